@@ -1,0 +1,3 @@
+"""Vigil: news monitoring for Slack."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,147 @@
+"""Domain records shared by the core and the adapters (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+
+class Severity(IntEnum):
+    ROUTINE = 1
+    NOTABLE = 2
+    URGENT = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (routine, notable, urgent)") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    url: str
+    name: str = ""
+    lang: str = "en"
+    interval_minutes: int = 5
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    name: str
+    query: str
+    description: str = ""
+    # Optional query whose match raises an item to URGENT / NOTABLE.
+    urgent: str = ""
+    notable: str = ""
+    # Set for custom topics defined from Slack; None for the shipped ones.
+    channel: str | None = None
+
+
+@dataclass(slots=True)
+class Item:
+    """One normalized feed entry."""
+
+    key: str
+    source_id: str
+    title: str
+    summary: str
+    url: str
+    published: datetime | None
+    lang: str = "en"
+    source_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    topic: str
+    score: float
+    severity: Severity
+    evidence: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Story:
+    """Items from several outlets about one event."""
+
+    id: str
+    title: str
+    first_seen: datetime
+    last_seen: datetime
+    topics: tuple[str, ...] = ()
+    severity: Severity = Severity.ROUTINE
+    sources: tuple[str, ...] = ()
+    item_keys: tuple[str, ...] = ()
+    # Key terms / signature used by the clusterer; opaque to everyone else.
+    signature: tuple[int, ...] = ()
+    terms: tuple[str, ...] = ()
+    url: str = ""
+
+
+@dataclass(slots=True)
+class Subscription:
+    channel: str
+    topic: str
+    active: bool = True
+    # When the subscription was created: older backlog never floods it.
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class ChannelSettings:
+    channel: str
+    muted_sources: frozenset[str] = frozenset()
+    threshold: Severity = Severity.ROUTINE
+    digest: str = "off"  # "off", "hourly" or "daily HH:MM TZ"
+    paused: bool = False
+    disabled_reason: str = ""
+
+
+@dataclass(slots=True)
+class Alert:
+    """A request to tell one channel about one item of a story."""
+
+    channel: str
+    story: Story
+    item: Item
+    matches: tuple[TopicMatch, ...]
+    # "new" = top-level message; "update" = thread reply ("also reported by").
+    kind: str = "new"
+
+
+@dataclass(slots=True)
+class SourceState:
+    source_id: str
+    etag: str = ""
+    modified: str = ""
+    last_success: datetime | None = None
+    last_attempt: datetime | None = None
+    last_error: str = ""
+    last_status: int = 0
+    consecutive_failures: int = 0
+    items_seen: int = 0
+    failing_since: datetime | None = None
+    retry_after: datetime | None = None
+    first_polled: datetime | None = None
+
+
+@dataclass(slots=True)
+class Delivery:
+    story_id: str
+    channel: str
+    status: str  # "pending" (claimed) or "sent"
+    ts: str = ""
+    claimed_at: datetime | None = None
+    outlets: tuple[str, ...] = field(default_factory=tuple)
