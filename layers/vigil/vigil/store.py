@@ -17,6 +17,7 @@ every record layout lives here, so the two cannot drift. Record keys:
 | FEEDBACK              | <iso>#<channel>#<user> | feedback on an alert            |
 | DIGEST#<channel>      | <iso>#<story id>       | story waiting for a digest      |
 | CYCLE                 | <iso>                  | summary of one poll cycle (TTL) |
+| RETRY                 | <story>#<channel>#<iso>| alert waiting for a retry (TTL) |
 """
 
 from __future__ import annotations
@@ -165,6 +166,10 @@ class Store:
         except Conflict:
             return False
         return True
+
+    def forget_seen(self, key: str) -> None:
+        """Undo mark_seen when the item's alerts could not be handed over."""
+        self.kv.delete(f"SEEN#{key}", "-")
 
     # sources ----------------------------------------------------------------
 
@@ -326,6 +331,17 @@ class Store:
         for sk, _ in rows:
             self.kv.delete(f"DIGEST#{channel}", sk)
         return [d for _, d in rows]
+
+    def queue_retry(self, channel: str, story_id: str, alert: Record) -> None:
+        """Keep an alert Slack could not take yet (local mode; SQS does this on AWS)."""
+        now = now_utc()
+        self.kv.put("RETRY", f"{story_id}#{channel}#{_iso(now)}", alert, ttl=now + DIGEST_TTL)
+
+    def pending_retries(self) -> list[tuple[str, Record]]:
+        return self.kv.query("RETRY")
+
+    def drop_retry(self, sk: str) -> None:
+        self.kv.delete("RETRY", sk)
 
     def record_cycle(self, summary: Record) -> None:
         now = now_utc()

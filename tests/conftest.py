@@ -1,0 +1,18 @@
+"""Shared fixtures. Data from ../shared is read in place, never copied into the repo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, or skip: CI always has it, a bare clone does not."""
+    if not (SHARED_DATA / "dev-items.jsonl").is_file():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (tests using real feeds and labels need ../shared)")
+    return SHARED_DATA
