@@ -1,0 +1,594 @@
+"""HTTP fetching of feeds: polite (conditional GET, per-host limits), bounded and SSRF-guarded.
+
+Every fetch resolves DNS itself, refuses non-public addresses (unless
+`VIGIL_ALLOW_PRIVATE_NETWORKS=1`) and then connects to exactly the address it checked,
+sending the original name as Host header and TLS SNI, so a DNS answer cannot change
+between the check and the connection. Redirects are followed by hand (at most 5) and
+each hop is checked again. Bodies are capped while streaming, after decompression.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import os
+import queue
+import random
+import socket
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from vigil import __version__
+
+USER_AGENT = f"Vigil/{__version__} (+https://github.com/vigil-news/vigil)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
+)
+ALLOW_PRIVATE_ENV = "VIGIL_ALLOW_PRIVATE_NETWORKS"
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+CHUNK = 64 * 1024
+# A Retry-After beyond this is treated as this: a typo or a hostile header must not
+# silence a source for months.
+MAX_RETRY_AFTER = 24 * 3600.0
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class FetchError(Exception):
+    """A fetch failed for a reason worth reporting as is (no retry)."""
+
+
+class RetryableError(FetchError):
+    """A fetch failed in a way another attempt may fix (timeout, reset, 5xx)."""
+
+
+class BlockedAddress(FetchError):
+    """The SSRF guard refused the destination."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchJob:
+    source_id: str
+    url: str
+    etag: str = ""
+    modified: str = ""
+
+
+@dataclass(slots=True)
+class FetchResult:
+    source_id: str
+    url: str
+    status: int = 0  # HTTP status of the last response; 0 when none arrived
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    etag: str = ""
+    modified: str = ""
+    error: str = ""
+    retry_after: float | None = None  # seconds the server asked us to wait
+    elapsed: float = 0.0
+    final_url: str = ""
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.status in (200, 304)
+
+    @property
+    def not_modified(self) -> bool:
+        return not self.error and self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    connect_timeout: float = 5.0
+    # Wall-clock budget for one attempt (DNS, connect, headers, whole body).
+    total_timeout: float = 20.0
+    max_bytes: int = 8 * 1024 * 1024
+    max_redirects: int = 5
+    retries: int = 2  # extra attempts after the first, for timeouts, resets and 5xx
+    backoff: float = 0.5  # seconds before the first retry; doubles each time
+    max_workers: int = 64
+    per_host: int = 2
+    # None: read VIGIL_ALLOW_PRIVATE_NETWORKS. Explicit networks are allowed even with
+    # the guard on (an intranet feed, or a loopback test server).
+    allow_private: bool | None = None
+    allowed_networks: tuple[str, ...] = ()
+    user_agent: str = USER_AGENT
+
+
+# ---------------------------------------------------------------- SSRF guard
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address tunnels to, if any (mapped, NAT64, 6to4, Teredo)."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    return None
+
+
+def address_problem(ip: IPAddress) -> str:
+    """Why the guard refuses this address ("" when it is a public unicast address)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            problem = address_problem(inner)
+            return f"{problem} (embedded in {ip})" if problem else ""
+    checks = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
+        # Shared address space (100.64/10), benchmarking nets and the like.
+        ("not globally routable", not ip.is_global),
+    )
+    return next((name for name, hit in checks if hit), "")
+
+
+def _system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _private_allowed_by_env() -> bool:
+    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+class AddressGuard:
+    """Resolves a host once and picks an address the policy allows."""
+
+    def __init__(
+        self, *, allow_private: bool, allowed_networks: Iterable[str] = (),
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.allow_private = allow_private
+        self.allowed = tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks)
+        self.resolver = resolver or _system_resolver
+
+    def _problem(self, ip: IPAddress) -> str:
+        if self.allow_private or any(ip in net for net in self.allowed):
+            return ""
+        return address_problem(ip)
+
+    def pick(self, host: str, port: int) -> str:
+        """The address to connect to; BlockedAddress/FetchError when there is none."""
+        try:
+            candidates = self.resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise RetryableError(f"dns lookup failed for {host}: {exc}") from None
+        if not candidates:
+            raise RetryableError(f"dns lookup failed for {host}: no addresses")
+        refused = []
+        for text in candidates:
+            ip = ipaddress.ip_address(text.split("%", 1)[0])
+            problem = self._problem(ip)
+            if not problem:
+                return str(ip)
+            refused.append(f"{ip} ({problem})")
+        where = f"{host} is" if refused == [f"{host} ({problem})"] else f"{host} resolves to"
+        raise BlockedAddress(
+            f"refused: {where} {', '.join(refused)}, not a public address "
+            f"(set {ALLOW_PRIVATE_ENV}=1 to allow private networks)"
+        )
+
+
+# ---------------------------------------------------------------- body reading
+
+
+class _Decoder:
+    """Incremental gzip/deflate decoding that never produces more than asked for.
+
+    urllib3's own decoders inflate a whole network chunk at once, so a 64 KB chunk of
+    a gzip bomb could become 64 MB in memory before any cap is checked.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding.strip().lower()
+        self._raw_fallback = False
+        if self.encoding in ("gzip", "x-gzip"):
+            self._z: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            self._z = zlib.decompressobj()  # zlib wrapper; raw deflate handled on error
+            self._raw_fallback = True
+        elif self.encoding in ("", "identity"):
+            self._z = None
+        else:
+            raise FetchError(f"unsupported content-encoding {encoding!r}")
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Decode `data`, returning at most `limit` bytes; more pending raises FetchError."""
+        if self._z is None:
+            return data
+        try:
+            out = self._z.decompress(data, limit)
+        except zlib.error as exc:
+            if self._raw_fallback:
+                # Some servers send raw deflate despite RFC 9110; retry once that way.
+                self._raw_fallback = False
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(data, limit)
+            raise FetchError(f"bad {self.encoding} body: {exc}") from None
+        self._raw_fallback = False
+        if self._z.unconsumed_tail:
+            raise _TooLarge
+        return out
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _set_read_timeout(resp: urllib3.BaseHTTPResponse, seconds: float) -> None:
+    # Shrinking the socket timeout to what is left of the deadline bounds each recv;
+    # a server dripping one byte at a time then cannot outlive the total timeout.
+    conn = getattr(resp, "connection", None)
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(0.001, seconds))
+
+
+def _read_body(
+    resp: urllib3.BaseHTTPResponse, deadline: float, max_bytes: int
+) -> bytes:
+    length = resp.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise FetchError(f"body too large: content-length {length} exceeds {max_bytes} bytes")
+    decoder = _Decoder(resp.headers.get("content-encoding", ""))
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RetryableError("timed out reading the body (total timeout)")
+        _set_read_timeout(resp, remaining)
+        chunk = resp.read1(CHUNK)
+        if not chunk:
+            break
+        try:
+            data = decoder.feed(chunk, max_bytes - size + 1)
+        except _TooLarge:
+            data = b"x" * (max_bytes + 1)
+        size += len(data)
+        if size > max_bytes:
+            raise FetchError(f"body too large: more than {max_bytes} bytes")
+        parts.append(data)
+    return b"".join(parts)
+
+
+# ---------------------------------------------------------------- retry-after
+
+
+def parse_retry_after(value: str, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = time.time() if now is None else now
+    return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER)
+
+
+# ---------------------------------------------------------------- the fetcher
+
+
+@dataclass(slots=True)
+class _Hop:
+    status: int
+    headers: dict[str, str]
+    body: bytes | None
+    location: str = ""
+
+
+class Fetcher:
+    """Fetches feeds; keeps connection pools so warm Lambdas and later cycles reuse them."""
+
+    def __init__(self, options: FetchOptions | None = None, *, resolver: Resolver | None = None) -> None:
+        self.options = options or FetchOptions()
+        allow = self.options.allow_private
+        self.guard = AddressGuard(
+            allow_private=_private_allowed_by_env() if allow is None else allow,
+            allowed_networks=self.options.allowed_networks,
+            resolver=resolver,
+        )
+        self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
+        self._pools_lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    # one URL ------------------------------------------------------------------
+
+    def fetch(self, job: FetchJob) -> FetchResult:
+        """Fetch one feed with retries; never raises."""
+        started = time.monotonic()
+        attempts = 1 + max(0, self.options.retries)
+        for attempt in range(attempts):
+            tried = time.monotonic()
+            result, retryable = self._attempt(job)
+            result.attempts = attempt + 1
+            # An attempt that used most of its budget (a crawling server) is not
+            # repeated: retrying would only multiply the time one source holds a worker.
+            slow = time.monotonic() - tried > self.options.total_timeout / 2
+            if not retryable or slow or attempt + 1 == attempts:
+                break
+            # Jitter keeps many failing sources from retrying in lockstep.
+            time.sleep(self.options.backoff * (2**attempt) * random.uniform(0.8, 1.2))
+        result.elapsed = time.monotonic() - started
+        return result
+
+    def _attempt(self, job: FetchJob) -> tuple[FetchResult, bool]:
+        """One try (following redirects) and whether another try may help."""
+        result = FetchResult(job.source_id, job.url, final_url=job.url, etag=job.etag, modified=job.modified)
+        deadline = time.monotonic() + self.options.total_timeout
+        try:
+            hop, url = self._follow(job, deadline)
+        except RetryableError as exc:
+            result.error = str(exc)
+            return result, True
+        except FetchError as exc:
+            result.error = str(exc)
+            return result, False
+        except Exception as exc:  # a bug or odd server must cost one source, not the cycle
+            result.error = f"unexpected error: {type(exc).__name__}: {exc}"
+            return result, False
+        result.final_url = url
+        result.status = hop.status
+        result.headers = hop.headers
+        self._interpret(result, hop)
+        # 429/503 with Retry-After: the caller defers the source instead.
+        return result, hop.status >= 500 and result.retry_after is None
+
+    def _interpret(self, result: FetchResult, hop: _Hop) -> None:
+        status, headers = hop.status, hop.headers
+        if status == 200:
+            result.body = hop.body
+            result.etag = headers.get("etag", "")
+            result.modified = headers.get("last-modified", "")
+        elif status == 304:
+            # Keep the validators we sent unless the server rotated them.
+            result.etag = headers.get("etag", result.etag)
+            result.modified = headers.get("last-modified", result.modified)
+        elif status in (429, 503) and "retry-after" in headers:
+            result.retry_after = parse_retry_after(headers["retry-after"])
+            wait = "" if result.retry_after is None else f" (retry after {result.retry_after:.0f}s)"
+            result.error = f"HTTP {status}{wait}"
+        elif status in REDIRECT_CODES:
+            result.error = f"HTTP {status} redirect without a usable location"
+        else:
+            result.error = f"HTTP {status}"
+
+    def _follow(self, job: FetchJob, deadline: float) -> tuple[_Hop, str]:
+        url = job.url
+        visited = {url}
+        for _ in range(self.options.max_redirects + 1):
+            hop = self._request(url, job, deadline)
+            if hop.status not in REDIRECT_CODES or not hop.location:
+                return hop, url
+            url = urljoin(url, hop.location)
+            if url in visited:
+                raise FetchError(f"redirect loop at {url}")
+            visited.add(url)
+        raise FetchError(f"too many redirects (more than {self.options.max_redirects})")
+
+    def _request(self, url: str, job: FetchJob, deadline: float) -> _Hop:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise FetchError(f"unsupported url scheme {parts.scheme!r} in {url}")
+        host = parts.hostname
+        if not host:
+            raise FetchError(f"no host in url {url}")
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError:
+            raise FetchError(f"bad port in url {url}") from None
+        ip = self.guard.pick(host, port)
+        pool = self._pool(scheme, ip, port, host)
+        default_port = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+        host_header = (f"[{host}]" if ":" in host else host) + ("" if default_port else f":{port}")
+        headers = self._request_headers(job, host_header)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RetryableError("timed out before connecting (total timeout)")
+        timeout = urllib3.Timeout(
+            connect=min(self.options.connect_timeout, remaining), read=remaining
+        )
+        return self._exchange(pool, path, headers, timeout, deadline)
+
+    def _request_headers(self, job: FetchJob, host_header: str) -> dict[str, str]:
+        headers = {
+            "Host": host_header,
+            "User-Agent": self.options.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        }
+        if job.etag:
+            headers["If-None-Match"] = job.etag
+        if job.modified:
+            headers["If-Modified-Since"] = job.modified
+        return headers
+
+    def _exchange(
+        self, pool: urllib3.HTTPConnectionPool, path: str, headers: dict[str, str],
+        timeout: urllib3.Timeout, deadline: float,
+    ) -> _Hop:
+        try:
+            resp = pool.urlopen(
+                "GET", path, headers=headers, timeout=timeout, retries=False, redirect=False,
+                preload_content=False, decode_content=False, assert_same_host=False,
+            )
+        except (ReadTimeoutError, ConnectTimeoutError):
+            raise RetryableError(f"timed out waiting for the server (limit {timeout.read_timeout:.1f}s)") from None
+        except Urllib3Error as exc:
+            raise RetryableError(f"connection failed: {_describe(exc)}") from None
+        complete = False
+        try:
+            resp_headers = {k.lower(): v for k, v in resp.headers.items()}
+            body = None
+            if resp.status == 200:
+                body = _read_body(resp, deadline, self.options.max_bytes)
+                complete = True
+            elif resp.status in (204, 304) or _small(resp):
+                resp.drain_conn()
+                complete = True
+            return _Hop(resp.status, resp_headers, body, resp_headers.get("location", ""))
+        except (ReadTimeoutError, TimeoutError):
+            raise RetryableError("timed out reading the body") from None
+        except (ProtocolError, Urllib3Error, OSError) as exc:
+            raise RetryableError(f"connection broken: {_describe(exc)}") from None
+        finally:
+            if not complete:
+                resp.close()  # an unread or aborted body must not go back to the pool
+            resp.release_conn()
+
+    def _pool(self, scheme: str, ip: str, port: int, host: str) -> urllib3.HTTPConnectionPool:
+        key = (scheme, ip, port, host.lower())
+        with self._pools_lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                if len(self._pools) >= 1024:
+                    self._evict_oldest()
+                pool = self._new_pool(scheme, ip, port, host)
+                self._pools[key] = pool
+            return pool
+
+    def _evict_oldest(self) -> None:
+        oldest = next(iter(self._pools))
+        self._pools.pop(oldest).close()
+
+    def _new_pool(self, scheme: str, ip: str, port: int, host: str) -> urllib3.HTTPConnectionPool:
+        size = max(1, self.options.per_host)
+        if scheme == "https":
+            # Connect to the checked IP, but present and verify the real name.
+            return urllib3.HTTPSConnectionPool(
+                ip, port, maxsize=size, block=False, cert_reqs="CERT_REQUIRED",
+                server_hostname=host, assert_hostname=host,
+            )
+        return urllib3.HTTPConnectionPool(ip, port, maxsize=size, block=False)
+
+    # many URLs -----------------------------------------------------------------
+
+    def fetch_many(self, jobs: Iterable[FetchJob]) -> Iterator[FetchResult]:
+        """Fetch concurrently; yield results as they finish (slow hosts come last)."""
+        scheduler = _HostScheduler(self, list(jobs))
+        yield from scheduler.run()
+
+
+def _small(resp: urllib3.BaseHTTPResponse) -> bool:
+    length = resp.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= CHUNK
+
+
+def _describe(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    text = str(reason or exc)
+    # urllib3 messages embed the pool object; keep the part an operator can read.
+    return text.split(": ", 1)[-1] if "Pool(" in text else text
+
+
+class _HostScheduler:
+    """Runs jobs on a bounded pool, at most `per_host` at a time for any one host.
+
+    Jobs waiting for their host stay in a per-host queue rather than blocking a worker,
+    so a slow host with many feeds cannot occupy the whole pool.
+    """
+
+    def __init__(self, fetcher: Fetcher, jobs: list[FetchJob]) -> None:
+        self.fetcher = fetcher
+        self.jobs = jobs
+        self.per_host = max(1, fetcher.options.per_host)
+        self.waiting: dict[str, deque[FetchJob]] = {}
+        self.running: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.done: queue.SimpleQueue[FetchResult] = queue.SimpleQueue()
+
+    def run(self) -> Iterator[FetchResult]:
+        if not self.jobs:
+            return
+        workers = max(1, min(self.fetcher.options.max_workers, len(self.jobs)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="vigil-fetch") as self.pool:
+            for job in self.jobs:
+                self.waiting.setdefault(_host_key(job.url), deque()).append(job)
+            with self.lock:
+                for host in list(self.waiting):
+                    self._start_ready(host)
+            for _ in range(len(self.jobs)):
+                yield self.done.get()
+
+    def _start_ready(self, host: str) -> None:
+        # Called with self.lock held.
+        waiting = self.waiting[host]
+        while waiting and self.running.get(host, 0) < self.per_host:
+            job = waiting.popleft()
+            self.running[host] = self.running.get(host, 0) + 1
+            future = self.pool.submit(self.fetcher.fetch, job)
+            future.add_done_callback(lambda f, j=job, h=host: self._finished(f, j, h))
+
+    def _finished(self, future: Future[FetchResult], job: FetchJob, host: str) -> None:
+        try:
+            result = future.result()
+        except Exception as exc:  # fetch() never raises; this guards against bugs
+            result = FetchResult(job.source_id, job.url, error=f"unexpected error: {exc}")
+        with self.lock:
+            self.running[host] -= 1
+            self._start_ready(host)
+        self.done.put(result)
+
+
+def _host_key(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or url).lower()
+    except ValueError:
+        return url
+
+
+def fetch_many(
+    jobs: Iterable[FetchJob], options: FetchOptions | None = None, *, fetcher: Fetcher | None = None
+) -> Iterator[FetchResult]:
+    """Fetch jobs concurrently, yielding each result as soon as it is ready."""
+    own = fetcher is None
+    active = fetcher or Fetcher(options)
+    try:
+        yield from active.fetch_many(jobs)
+    finally:
+        if own:
+            active.close()
+
+
+def headers_for_parse(result: FetchResult) -> Mapping[str, str]:
+    """Response headers plus the final URL as Content-Location (base for relative links)."""
+    return {"content-location": result.final_url or result.url, **result.headers}

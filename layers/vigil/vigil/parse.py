@@ -1,0 +1,195 @@
+"""Fetched bytes -> `Item`s with feedparser; every failure becomes a per-source error.
+
+Bytes are parsed with the response headers (so a Content-Type charset is honoured),
+always through a stream: feedparser treats a plain string or bytes argument as a URL
+or a file name, which on untrusted input would be a request forgery or a file read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import feedparser
+
+from vigil.models import Item, Source
+from vigil.normalize import entry_to_item
+
+MAX_ENTRIES = 500
+PARSE_TIME_LIMIT = 10.0  # seconds of feedparser work for one feed
+# Internal entity declarations: nested references are the billion-laughs attack, long
+# values the quadratic blowup. Real feeds declare at most a few short character entities.
+_ENTITY_DECL = re.compile(rb"<!ENTITY\s+(?:%\s*)?[^\s>]+\s+([\"'])(.*?)\1", re.DOTALL)
+_NAMED_REF = re.compile(rb"[&%][A-Za-z_:][\w.:-]*;")
+MAX_ENTITY_VALUE = 256
+MAX_ENTITIES = 64
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    source_id: str
+    items: list[Item] = field(default_factory=list)
+    title: str = ""
+    link: str = ""
+    error: str = ""  # set when nothing usable came out of the body
+    warning: str = ""  # set on a best-effort parse (malformed but readable, entries dropped)
+    entries: int = 0  # entries feedparser found, before the cap and normalization
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+class ParseTimeout(Exception):
+    pass
+
+
+def parse_feed(
+    body: bytes, headers: Mapping[str, str], source: Source, *,
+    max_entries: int = MAX_ENTRIES, time_limit: float = PARSE_TIME_LIMIT,
+) -> ParsedFeed:
+    """Parse one feed body; never raises."""
+    result = ParsedFeed(source.id)
+    if not body or not body.strip():
+        result.error = "empty response body"
+        return result
+    hostile = _entity_problem(body)
+    if hostile:
+        result.error = hostile
+        return result
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    # feedparser resolves relative links against Content-Location; default to the feed URL.
+    response_headers.setdefault("content-location", source.url)
+    try:
+        with _time_limit(time_limit):
+            parsed = _feedparser(body, response_headers)
+    except ParseTimeout:
+        result.error = f"parsing took longer than {time_limit:g}s"
+        return result
+    except Exception as exc:  # feedparser bugs on hostile input must cost one source only
+        result.error = f"parser failed: {type(exc).__name__}: {exc}"
+        return result
+    return _collect(result, parsed, body, response_headers, source, max_entries)
+
+
+def _entity_problem(body: bytes) -> str:
+    """A reason to refuse the document's entity declarations, or ''."""
+    head = body[:65536]
+    if b"<!ENTITY" not in head:
+        return ""
+    values = [m.group(2) for m in _ENTITY_DECL.finditer(head)]
+    if len(values) > MAX_ENTITIES:
+        return f"refused: {len(values)} xml entity declarations (entity expansion attack?)"
+    for value in values:
+        if _NAMED_REF.search(value):
+            return "refused: nested xml entity declarations (entity expansion attack?)"
+        if len(value) > MAX_ENTITY_VALUE:
+            return f"refused: xml entity longer than {MAX_ENTITY_VALUE} bytes (entity expansion attack?)"
+    return ""
+
+
+def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
+    # Summaries become plain text in normalize, so feedparser's HTML sanitizer and
+    # relative-URI rewriting inside HTML would be work thrown away.
+    return feedparser.parse(
+        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
+
+
+def _collect(
+    result: ParsedFeed, parsed: Any, body: bytes, headers: Mapping[str, str], source: Source, max_entries: int
+) -> ParsedFeed:
+    feed = parsed.get("feed") or {}
+    result.title = str(feed.get("title") or "")
+    result.link = str(feed.get("link") or "")
+    entries = parsed.get("entries") or []
+    result.entries = len(entries)
+    problem = _bozo_text(parsed)
+    if not entries:
+        result.error = _no_entries_error(parsed, body, headers, problem)
+        return result
+    skipped = 0
+    for entry in entries[:max_entries]:
+        item = _to_item(entry, source, result.link)
+        if item is None:
+            skipped += 1
+        else:
+            result.items.append(item)
+    result.warning = _warning(problem, len(entries), max_entries, skipped)
+    if not result.items:
+        result.error = f"no usable entries (all {min(len(entries), max_entries)} lacked a title and link)"
+    return result
+
+
+def _to_item(entry: Mapping[str, Any], source: Source, feed_link: str) -> Item | None:
+    try:
+        return entry_to_item(entry, source, feed_link)
+    except Exception:  # one odd entry is skipped (and counted), the rest of the feed is kept
+        return None
+
+
+def _no_entries_error(parsed: Any, body: bytes, headers: Mapping[str, str], problem: str) -> str:
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("text/html", "application/xhtml+xml") or _HTML_START.match(body[:4096]):
+        return f"not a feed: the server sent an HTML page ({ctype or 'no content-type'})"
+    if problem and not parsed.get("version"):
+        return f"not a valid feed: {problem}"
+    # A well-formed feed with no entries (yet) is not an error.
+    return ""
+
+
+def _bozo_text(parsed: Any) -> str:
+    if not parsed.get("bozo"):
+        return ""
+    exc = parsed.get("bozo_exception")
+    text = str(exc) if exc is not None else "malformed feed"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _warning(problem: str, total: int, max_entries: int, skipped: int) -> str:
+    notes = []
+    if problem:
+        notes.append(f"malformed feed, parsed best-effort: {problem}")
+    if total > max_entries:
+        notes.append(f"{total} entries, only the first {max_entries} read")
+    if skipped:
+        notes.append(f"{skipped} entries skipped (no title or link)")
+    return "; ".join(notes)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt a runaway parse after `seconds`, where a timer signal can be used.
+
+    feedparser is pure Python and cannot be cancelled from another thread; SIGALRM can
+    interrupt it, but only in the main thread and only if nobody else owns the timer.
+    Elsewhere the body size cap is what bounds parsing time.
+    """
+    usable = (
+        seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise ParseTimeout
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
