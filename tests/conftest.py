@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fakeslack import FakeSlack
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -16,3 +19,11 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "dev-items.jsonl").is_file():
         pytest.skip(f"shared data not found at {SHARED_DATA} (tests using real feeds and labels need ../shared)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def fake_slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
+    """A fake Slack Web API on loopback, with SLACK_API_URL pointing at it."""
+    with FakeSlack() as fake:
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        yield fake

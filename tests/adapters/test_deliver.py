@@ -1,0 +1,265 @@
+"""Deliverer against the fake Slack Web API: layout, threads, retries, races, outbox."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from vigil.adapters.sqlite_kv import SQLiteKV
+from vigil.deliver import (
+    Deliverer,
+    OutboxClient,
+    RetryableDeliveryError,
+    SlackAuthError,
+    make_client,
+    web_client,
+)
+from vigil.models import Alert, Item, Severity, Story, Subscription, TopicMatch
+from vigil.store import Store
+
+from tests.fakeslack import FakeSlack, rate_limited, server_error, slack_error
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_alert(channel: str = "C1", story_id: str = "s1", source: str = "reuters",
+               kind: str = "new", title: str = "PLA drills near Taiwan") -> Alert:
+    story = Story(id=story_id, title=title, first_seen=NOW, last_seen=NOW, topics=("taiwan",),
+                  severity=Severity.NOTABLE, sources=(source,))
+    item = Item(key=f"{source}-{story_id}", source_id=source, title=title,
+                summary="Ships moved. Jets flew.", url=f"https://{source}.example/a", published=NOW,
+                source_name=source.title())
+    match = TopicMatch("taiwan", 2.5, Severity.NOTABLE, ("PLA", "Taiwan"))
+    return Alert(channel, story, item, (match,), kind)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(SQLiteKV(tmp_path / "state.db"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(fake_slack: FakeSlack, sleeps: list[float]) -> WebClient:
+    return web_client("xoxb-test", sleep=sleeps.append)
+
+
+@pytest.fixture
+def deliverer(store: Store, client: WebClient, sleeps: list[float]) -> Deliverer:
+    return Deliverer(store, client, sleep=sleeps.append)
+
+
+def test_new_story_is_posted_once_with_the_alert_layout(deliverer: Deliverer, store: Store,
+                                                        fake_slack: FakeSlack) -> None:
+    assert deliverer.deliver(make_alert()) == "sent"
+
+    [call] = fake_slack.calls_to("chat.postMessage")
+    body = call.body
+    assert call.headers["authorization"] == "Bearer xoxb-test"
+    assert body["channel"] == "C1"
+    assert body["unfurl_links"] is False and body["unfurl_media"] is False
+    assert body["metadata"] == {"event_type": "vigil_story", "event_payload": {"story_id": "s1"}}
+    assert "PLA drills near Taiwan" in body["text"]
+    assert [b["type"] for b in body["blocks"]] == ["context", "section", "context", "context", "actions"]
+    assert "<https://reuters.example/a|PLA drills near Taiwan>" in body["blocks"][1]["text"]["text"]
+    delivery = store.get_delivery("s1", "C1")
+    assert delivery is not None and delivery.status == "sent" and delivery.ts == call.ts
+
+
+def test_other_outlets_become_one_thread_reply_each(deliverer: Deliverer, fake_slack: FakeSlack) -> None:
+    deliverer.deliver(make_alert(source="reuters"))
+    parent_ts = fake_slack.top_level("C1")[0].ts
+
+    assert deliverer.deliver(make_alert(source="ap")) == "replied"
+    assert deliverer.deliver(make_alert(source="ap", kind="update")) == "duplicate"
+    assert deliverer.deliver(make_alert(source="reuters")) == "duplicate"
+
+    assert len(fake_slack.top_level("C1")) == 1
+    [reply] = fake_slack.replies("C1")
+    assert reply.body["thread_ts"] == parent_ts
+    assert reply.body["text"].startswith("Also reported by Ap")
+
+
+def test_update_for_a_story_the_channel_never_saw_starts_a_thread(deliverer: Deliverer,
+                                                                  fake_slack: FakeSlack) -> None:
+    assert deliverer.deliver(make_alert(kind="update")) == "sent"
+    assert len(fake_slack.top_level("C1")) == 1
+
+
+def test_rate_limit_waits_for_retry_after_then_posts_once(deliverer: Deliverer, fake_slack: FakeSlack,
+                                                         sleeps: list[float]) -> None:
+    fake_slack.script("chat.postMessage", rate_limited(retry_after=7))
+
+    assert deliverer.deliver(make_alert()) == "sent"
+
+    assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [429, 200]
+    assert 7.0 in sleeps
+    assert len(fake_slack.top_level()) == 1
+
+
+def test_long_retry_after_is_left_to_the_queue(deliverer: Deliverer, store: Store,
+                                               fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", rate_limited(retry_after=120))
+
+    with pytest.raises(RetryableDeliveryError):
+        deliverer.deliver(make_alert())
+
+    assert store.get_delivery("s1", "C1") is None  # claim released: the retry may post
+
+
+def test_server_error_is_retried_without_a_duplicate(deliverer: Deliverer, fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", server_error(500))
+
+    assert deliverer.deliver(make_alert()) == "sent"
+    assert deliverer.deliver(make_alert()) == "duplicate"
+
+    assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [500, 200]
+    assert len(fake_slack.top_level()) == 1
+
+
+def test_persistent_outage_releases_the_claim_and_a_later_retry_posts_once(
+        deliverer: Deliverer, store: Store, fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", server_error(503), server_error(500), server_error(502))
+
+    with pytest.raises(RetryableDeliveryError):
+        deliverer.deliver(make_alert())
+    assert store.get_delivery("s1", "C1") is None
+
+    assert deliverer.deliver(make_alert()) == "sent"
+    assert len(fake_slack.top_level()) == 1
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+def test_permanent_channel_error_disables_the_channel(deliverer: Deliverer, store: Store,
+                                                      fake_slack: FakeSlack, error: str,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    store.put_subscription(Subscription("C1", "taiwan"))
+    store.put_subscription(Subscription("C1", "sanctions"))
+    store.put_subscription(Subscription("C2", "taiwan"))
+    fake_slack.script("chat.postMessage", slack_error(error))
+
+    assert deliverer.deliver(make_alert()) == "disabled"
+
+    assert store.get_channel("C1").disabled_reason == error
+    assert [s.active for s in store.subscriptions("C1")] == [False, False]
+    assert [s.active for s in store.subscriptions("C2")] == [True]
+    assert "channel disabled" in caplog.text
+    # No more calls for that channel: it is not retried forever.
+    assert deliverer.deliver(make_alert(story_id="s2")) == "disabled"
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_refused_token_keeps_the_alert_queued_and_channels_enabled(deliverer: Deliverer, store: Store,
+                                                                   fake_slack: FakeSlack) -> None:
+    store.put_subscription(Subscription("C1", "taiwan"))
+    fake_slack.script("chat.postMessage", slack_error("invalid_auth"))
+
+    with pytest.raises(SlackAuthError):
+        deliverer.deliver(make_alert())
+
+    assert store.get_channel("C1").disabled_reason == ""
+    assert store.get_delivery("s1", "C1") is None
+
+
+def test_rejected_blocks_fall_back_to_plain_text(deliverer: Deliverer, fake_slack: FakeSlack) -> None:
+    fake_slack.script("chat.postMessage", slack_error("invalid_blocks"))
+
+    assert deliverer.deliver(make_alert()) == "sent"
+
+    first, second = fake_slack.calls_to("chat.postMessage")
+    assert "blocks" in first.body and "blocks" not in second.body
+    assert second.body["text"] == first.body["text"]
+
+
+def test_pending_claim_of_another_worker_is_retried_later(deliverer: Deliverer, store: Store,
+                                                         fake_slack: FakeSlack) -> None:
+    assert store.claim_delivery("s1", "C1")  # a worker that has not heard back from Slack yet
+
+    with pytest.raises(RetryableDeliveryError):
+        deliverer.deliver(make_alert(source="ap"))
+
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_two_workers_racing_post_one_top_level_message(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    stores = [Store(SQLiteKV(tmp_path / "state.db")) for _ in range(2)]
+    workers = [Deliverer(s, web_client("xoxb-test"), sleep=lambda _: None) for s in stores]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run(worker: Deliverer, source: str) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(worker.deliver(make_alert(source=source)))
+        except RetryableDeliveryError:
+            outcomes.append("retry")
+
+    threads = [threading.Thread(target=run, args=(w, "reuters")) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+
+    assert len(fake_slack.top_level("C1")) == 1
+    assert fake_slack.replies("C1") == []
+    assert sorted(outcomes) in (["duplicate", "sent"], ["retry", "sent"])
+
+
+def test_posts_to_one_channel_are_paced_but_channels_are_independent(store: Store,
+                                                                     fake_slack: FakeSlack) -> None:
+    now = [100.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    deliverer = Deliverer(store, web_client("xoxb-test"), clock=lambda: now[0], sleep=sleep)
+    deliverer.deliver(make_alert(story_id="a"))
+    deliverer.deliver(make_alert(story_id="b"))
+    deliverer.deliver(make_alert(story_id="c", channel="C2"))
+    deliverer.deliver(make_alert(story_id="d"))
+
+    assert sleeps == [1.0, 1.0]
+
+
+def test_outbox_records_the_exact_request_body_and_previews(tmp_path: Path, store: Store) -> None:
+    outbox = tmp_path / "outbox.jsonl"
+    screen = io.StringIO()
+    deliverer = Deliverer(store, OutboxClient(outbox, preview=screen), sleep=lambda _: None)
+
+    assert deliverer.deliver(make_alert()) == "sent"
+    assert deliverer.deliver(make_alert(source="ap")) == "replied"
+
+    first, reply = (json.loads(line) for line in outbox.read_text().splitlines())
+    assert first["method"] == "chat.postMessage"
+    assert first["payload"]["channel"] == "C1"
+    assert first["payload"]["blocks"][1]["type"] == "section"
+    assert reply["payload"]["thread_ts"] == store.get_delivery("s1", "C1").ts
+    assert "PLA drills near Taiwan (https://reuters.example/a)" in screen.getvalue()
+    assert "[Not relevant]" in screen.getvalue()
+
+
+def test_make_client_uses_slack_only_with_a_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  fake_slack: FakeSlack) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    assert isinstance(make_client(tmp_path / "o.jsonl", preview=False), OutboxClient)
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-real")
+    client = make_client(tmp_path / "o.jsonl")
+    assert isinstance(client, WebClient)
+    assert client.base_url == fake_slack.api_url
