@@ -26,7 +26,7 @@ from datetime import UTC
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from vigil import __version__
@@ -139,8 +139,8 @@ def address_problem(ip: IPAddress) -> str:
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
-        ("private", ip.is_private),
         ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
         ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
         # Shared address space (100.64/10), benchmarking nets and the like.
         ("not globally routable", not ip.is_global),
@@ -323,6 +323,10 @@ class Fetcher:
         self._pools: dict[tuple[str, str, int, str], urllib3.HTTPConnectionPool] = {}
         self._pools_lock = threading.Lock()
 
+    @property
+    def _total(self) -> str:
+        return f"{self.options.total_timeout:g}"
+
     def close(self) -> None:
         with self._pools_lock:
             pools, self._pools = list(self._pools.values()), {}
@@ -451,8 +455,12 @@ class Fetcher:
                 "GET", path, headers=headers, timeout=timeout, retries=False, redirect=False,
                 preload_content=False, decode_content=False, assert_same_host=False,
             )
-        except (ReadTimeoutError, ConnectTimeoutError):
-            raise RetryableError(f"timed out waiting for the server (limit {timeout.read_timeout:.1f}s)") from None
+        except NewConnectionError as exc:  # a subclass of ConnectTimeoutError, so first
+            raise RetryableError(f"connection failed: {_describe(exc)}") from None
+        except ConnectTimeoutError:
+            raise RetryableError(f"timed out connecting (limit {timeout.connect_timeout}s)") from None
+        except ReadTimeoutError:
+            raise RetryableError(f"timed out waiting for the response (total timeout {self._total}s)") from None
         except Urllib3Error as exc:
             raise RetryableError(f"connection failed: {_describe(exc)}") from None
         complete = False
@@ -467,7 +475,7 @@ class Fetcher:
                 complete = True
             return _Hop(resp.status, resp_headers, body, resp_headers.get("location", ""))
         except (ReadTimeoutError, TimeoutError):
-            raise RetryableError("timed out reading the body") from None
+            raise RetryableError(f"timed out reading the body (total timeout {self._total}s)") from None
         except (ProtocolError, Urllib3Error, OSError) as exc:
             raise RetryableError(f"connection broken: {_describe(exc)}") from None
         finally:

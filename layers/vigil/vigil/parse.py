@@ -161,7 +161,7 @@ def _warning(problem: str, total: int, max_entries: int, skipped: int) -> str:
     if total > max_entries:
         notes.append(f"{total} entries, only the first {max_entries} read")
     if skipped:
-        notes.append(f"{skipped} entries skipped (no title or link)")
+        notes.append(f"{skipped} entries skipped (no title and no link, or unreadable)")
     return "; ".join(notes)
 
 
