@@ -1,0 +1,351 @@
+"""One contract for the Store, run against every backend: SQLite and DynamoDB (moto)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from vigil.adapters.dynamo_kv import DynamoKV
+from vigil.adapters.sqlite_kv import SQLiteKV
+from vigil.models import (
+    ChannelSettings,
+    Severity,
+    Source,
+    SourceState,
+    Story,
+    Subscription,
+    Topic,
+)
+from vigil.store import Conflict, Store
+
+from tests.aws_stack import create_table, make_moto_writes_atomic
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region, so nothing can reach a real account."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Store]:
+    if request.param == "sqlite":
+        s = Store(SQLiteKV(tmp_path / "state.db"))
+        yield s
+        s.close()
+        return
+    make_moto_writes_atomic(monkeypatch)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, "StateTable", "vigil-state")
+        yield Store(DynamoKV("vigil-state", client))
+
+
+def story(story_id: str, first_seen: datetime, **kw: object) -> Story:
+    return Story(id=story_id, title=f"story {story_id}", first_seen=first_seen, last_seen=first_seen,
+                 topics=("taiwan",), severity=Severity.NOTABLE, sources=("a",), item_keys=("k1",), **kw)
+
+
+def race(n: int, fn: Callable[[], bool]) -> list[bool]:
+    """Run fn in n threads released at the same moment; return every result."""
+    barrier = threading.Barrier(n)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        barrier.wait()
+        ok = fn()
+        with lock:
+            results.append(ok)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+# ---------------------------------------------------------------- seen items
+
+
+def test_unseen_items_become_seen_once(store: Store) -> None:
+    assert store.unseen(["a", "b", "a"]) == {"a", "b"}
+    assert store.mark_seen("a", "src") is True
+    assert store.mark_seen("a", "other-src") is False
+    assert store.unseen(["a", "b"]) == {"b"}
+
+
+def test_unseen_checks_more_keys_than_one_batch(store: Store) -> None:
+    keys = [f"item-{i}" for i in range(250)]
+    for key in keys[::3]:
+        store.mark_seen(key, "src")
+    assert store.unseen([*keys, *keys[:10]]) == {k for i, k in enumerate(keys) if i % 3}
+
+
+def test_expired_seen_item_is_unseen_and_can_be_marked_again(store: Store) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=40)  # SEEN_TTL is 30 days
+    assert store.mark_seen("old", "src", now=long_ago)
+    assert store.unseen(["old"]) == {"old"}
+    assert store.mark_seen("old", "src") is True
+    assert store.unseen(["old"]) == set()
+
+
+def test_forget_seen_makes_an_item_new_again(store: Store) -> None:
+    store.mark_seen("a", "src")
+    store.forget_seen("a")
+    assert store.unseen(["a"]) == {"a"}
+
+
+# ---------------------------------------------------------------- sources
+
+
+def test_source_states_round_trip(store: Store) -> None:
+    state = SourceState("bbc", etag='"abc"', last_success=NOW, consecutive_failures=2, last_status=503,
+                        last_error="HTTP 503")
+    store.put_source_state(state)
+    store.put_source_state(SourceState("afp"))
+    assert store.get_source_state("bbc") == state
+    assert store.get_source_state("missing") is None
+    assert [s.source_id for s in store.source_states()] == ["afp", "bbc"]
+
+
+def test_custom_sources_are_added_listed_and_deleted(store: Store) -> None:
+    src = Source("ria", "https://ria.example/rss", name="RIA", lang="ru", interval_minutes=15)
+    store.put_custom_source(src)
+    assert store.custom_sources() == [src]
+    assert store.delete_custom_source("ria") is True
+    assert store.delete_custom_source("ria") is False
+    assert store.custom_sources() == []
+
+
+# ---------------------------------------------------------------- stories
+
+
+def test_stories_since_returns_only_the_window(store: Store) -> None:
+    # Real time, not NOW: put_story's TTL runs from last_seen and would expire them.
+    now = datetime.now(UTC)
+    store.put_story(story("old", now - timedelta(hours=50)))
+    store.put_story(story("mid", now - timedelta(hours=10)))
+    store.put_story(story("new", now - timedelta(minutes=1)))
+    got = store.stories_since(now - timedelta(hours=48))
+    assert [s.id for s in got] == ["mid", "new"]
+    assert got[0] == story("mid", now - timedelta(hours=10))
+
+
+def test_story_found_by_id_and_updated_in_place(store: Store) -> None:
+    s = story("s1", datetime.now(UTC))
+    store.put_story(s)
+    s.sources = ("a", "b")
+    store.put_story(s)
+    assert store.get_story("s1") == s
+    assert store.get_story("nope") is None
+    assert len(store.stories_since(s.first_seen - timedelta(seconds=1))) == 1
+
+
+# ---------------------------------------------------------------- subscriptions and channels
+
+
+def test_subscriptions_are_listed_per_channel(store: Store) -> None:
+    store.put_subscription(Subscription("C1", "taiwan", created_at=NOW))
+    store.put_subscription(Subscription("C1", "sanctions"))
+    store.put_subscription(Subscription("C10", "taiwan"))
+    assert {(s.channel, s.topic) for s in store.subscriptions("C1")} == {("C1", "taiwan"), ("C1", "sanctions")}
+    assert len(store.subscriptions()) == 3
+    assert store.subscriptions("C1")[1].created_at == NOW
+    assert store.delete_subscription("C1", "taiwan") is True
+    assert store.delete_subscription("C1", "taiwan") is False
+    assert [s.topic for s in store.subscriptions("C1")] == ["sanctions"]
+
+
+def test_channel_settings_default_and_round_trip(store: Store) -> None:
+    assert store.get_channel("C1") == ChannelSettings("C1")
+    settings = ChannelSettings("C1", muted_sources=frozenset({"x", "y"}), threshold=Severity.URGENT,
+                               digest="daily 08:00 UTC", paused=True)
+    store.put_channel(settings)
+    assert store.get_channel("C1") == settings
+    assert store.channels() == [settings]
+
+
+def test_custom_topics_belong_to_a_channel(store: Store) -> None:
+    t1 = Topic("arctic", "Arctic", '"northern sea route"', channel="C1")
+    t2 = Topic("arctic", "Arctic", "arctic", channel="C2")
+    store.put_custom_topic(t1)
+    store.put_custom_topic(t2)
+    assert store.custom_topics("C1") == [t1]
+    assert store.custom_topics() == [t1, t2]
+    assert store.delete_custom_topic("C1", "arctic") is True
+    assert store.custom_topics() == [t2]
+
+
+# ---------------------------------------------------------------- deliveries
+
+
+def test_delivery_is_claimed_once(store: Store) -> None:
+    assert store.claim_delivery("s1", "C1") is True
+    assert store.claim_delivery("s1", "C1") is False
+    assert store.claim_delivery("s1", "C2") is True
+    assert store.get_delivery("s1", "C1").status == "pending"
+
+
+def test_stale_claim_is_taken_over_after_the_lease(store: Store) -> None:
+    assert store.claim_delivery("s1", "C1", now=datetime.now(UTC) - timedelta(minutes=10))
+    assert store.claim_delivery("s1", "C1", lease=timedelta(minutes=5)) is True
+    assert store.claim_delivery("s1", "C1", lease=timedelta(minutes=5)) is False
+
+
+def test_completed_delivery_is_never_claimed_again(store: Store) -> None:
+    store.claim_delivery("s1", "C1")
+    store.complete_delivery("s1", "C1", ts="171.0001", outlet="bbc")
+    d = store.get_delivery("s1", "C1")
+    assert (d.status, d.ts, d.outlets) == ("sent", "171.0001", ("bbc",))
+    assert store.claim_delivery("s1", "C1", lease=timedelta(0)) is False
+
+
+def test_released_claim_can_be_claimed_again(store: Store) -> None:
+    store.claim_delivery("s1", "C1")
+    store.release_delivery("s1", "C1")
+    assert store.get_delivery("s1", "C1") is None
+    assert store.claim_delivery("s1", "C1") is True
+
+
+def test_release_leaves_a_sent_delivery_alone(store: Store) -> None:
+    store.claim_delivery("s1", "C1")
+    store.complete_delivery("s1", "C1", ts="1.2", outlet="bbc")
+    store.release_delivery("s1", "C1")
+    assert store.get_delivery("s1", "C1").status == "sent"
+
+
+def test_each_outlet_gets_one_thread_reply(store: Store) -> None:
+    assert store.claim_outlet("s1", "C1", "afp") is None  # nothing sent yet
+    store.claim_delivery("s1", "C1")
+    store.complete_delivery("s1", "C1", ts="1.2", outlet="bbc")
+    assert store.claim_outlet("s1", "C1", "bbc") is None
+    got = store.claim_outlet("s1", "C1", "afp")
+    assert got is not None
+    assert got.outlets == ("bbc", "afp")
+    assert store.claim_outlet("s1", "C1", "afp") is None
+
+
+# ---------------------------------------------------------------- feedback, digests, cycles
+
+
+def test_feedback_is_recorded_and_filtered_by_channel(store: Store) -> None:
+    store.add_feedback("C1", "U1", "useful", "s1", "taiwan", item_key="k", title="t")
+    store.add_feedback("C2", "U2", "noise", "s2", "sanctions")
+    assert [f["verdict"] for f in store.feedback("C1")] == ["useful"]
+    assert len(store.feedback()) == 2
+
+
+def test_digest_queue_is_taken_once(store: Store) -> None:
+    store.queue_digest("C1", story("s1", NOW), "taiwan")
+    store.queue_digest("C1", story("s2", NOW), "taiwan")
+    store.queue_digest("C2", story("s3", NOW), "sanctions")
+    taken = store.take_digest("C1")
+    assert [e["story_id"] for e in taken] == ["s1", "s2"]
+    assert taken[0]["severity"] == int(Severity.NOTABLE)
+    assert store.take_digest("C1") == []
+    assert len(store.take_digest("C2")) == 1
+
+
+def test_cycles_newest_first_with_limit(store: Store) -> None:
+    for n in range(3):
+        store.record_cycle({"n": n, "sources_ok": n})
+    assert [c["n"] for c in store.cycles()] == [2]
+    assert [c["n"] for c in store.cycles(limit=5)] == [2, 1, 0]
+
+
+def test_retry_queue_round_trip(store: Store) -> None:
+    store.queue_retry("C1", "s1", {"channel": "C1"})
+    [(sk, alert)] = store.pending_retries()
+    assert alert["channel"] == "C1"
+    store.drop_retry(sk)
+    assert store.pending_retries() == []
+
+
+# ---------------------------------------------------------------- key/value semantics
+
+
+def test_versions_guard_concurrent_updates(store: Store) -> None:
+    kv = store.kv
+    v1 = kv.put("X", "a", {"n": 1}, expect_version=None)
+    with pytest.raises(Conflict):
+        kv.put("X", "a", {"n": 2}, expect_version=None)
+    v2 = kv.put("X", "a", {"n": 2}, expect_version=v1)
+    with pytest.raises(Conflict):
+        kv.put("X", "a", {"n": 3}, expect_version=v1)
+    assert v2 == v1 + 1
+    assert kv.put("X", "a", {"n": 4}) == v2 + 1
+    assert kv.get("X", "a") == {"n": 4, "_v": v2 + 1}
+    with pytest.raises(Conflict):
+        kv.put("X", "missing", {}, expect_version=1)
+
+
+def test_query_skips_expired_records_and_honours_limit(store: Store) -> None:
+    kv = store.kv
+    past, future = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1)
+    for i in range(6):
+        kv.put("Q", f"k{i}", {"i": i}, ttl=past if i % 2 else future)
+    assert [sk for sk, _ in kv.query("Q")] == ["k0", "k2", "k4"]
+    assert [sk for sk, _ in kv.query("Q", limit=2, reverse=True)] == ["k4", "k2"]
+    assert kv.get("Q", "k1") is None
+    assert kv.batch_get([("Q", "k1"), ("Q", "k2")]).keys() == {("Q", "k2")}
+
+
+def test_query_prefix_is_literal_and_combines_with_start(store: Store) -> None:
+    kv = store.kv
+    for sk in ["a%1", "a_2", "ab#3", "a%#9", "b"]:
+        kv.put("P", sk, {})
+    assert [sk for sk, _ in kv.query("P", prefix="a%")] == ["a%#9", "a%1"]
+    assert [sk for sk, _ in kv.query("P", prefix="a", start="a_")] == ["a_2", "ab#3"]
+    assert [sk for sk, _ in kv.query("P", start="ab")] == ["ab#3", "b"]
+
+
+def test_records_keep_json_types(store: Store) -> None:
+    data = {"f": 0.1, "n": None, "l": [1, "x", [2.5]], "u": "台灣 — Тайвань"}
+    store.kv.put("J", "1", data)
+    assert store.kv.get("J", "1") == {**data, "_v": 1}
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def test_concurrent_claims_have_exactly_one_winner(store: Store) -> None:
+    results = race(8, lambda: store.claim_delivery("s-race", "C1"))
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_concurrent_mark_seen_has_exactly_one_winner(store: Store) -> None:
+    results = race(8, lambda: store.mark_seen("k-race", "src"))
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_concurrent_outlet_claims_keep_every_outlet(store: Store) -> None:
+    store.claim_delivery("s1", "C1")
+    store.complete_delivery("s1", "C1", ts="1.2", outlet="o0")
+    outlets = [f"o{i}" for i in range(1, 5)]
+    it = iter(outlets)
+    lock = threading.Lock()
+
+    def claim() -> bool:
+        with lock:
+            outlet = next(it)
+        return store.claim_outlet("s1", "C1", outlet) is not None
+
+    assert all(race(4, claim))
+    assert sorted(store.get_delivery("s1", "C1").outlets) == ["o0", *outlets]

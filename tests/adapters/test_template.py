@@ -1,0 +1,190 @@
+"""template.yaml: SAM transform, cfn-lint, and the security findings a scanner would raise.
+
+checkov is not a dev dependency: installing it downgrades boto3/botocore and pulls in
+numpy and ~60 packages, so `test_security_findings` checks the same rules itself (each
+named by the checkov id it stands for). If a `checkov` binary is on PATH (or the
+CHECKOV env var names one), `test_checkov_finds_nothing` runs it as well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+from tests.aws_stack import TEMPLATE, load_template
+
+# cfn-lint warnings accepted, each with the reason (none today).
+ACCEPTED_LINT_WARNINGS: dict[str, str] = {}
+# Statements SAM policy templates must grant on "*": the API has no resource-level permission.
+RESOURCE_WILDCARD_ACTIONS = {"ssm:DescribeParameters"}
+ALLOWED_MANAGED_POLICIES = {
+    "AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSLambdaSQSQueueExecutionRole",
+}
+
+
+class _NoIam:
+    """ManagedPolicyLoader stand-in: SAM only asks for names we do not use."""
+
+    def load(self) -> dict[str, str]:
+        return {name: f"arn:aws:iam::aws:policy/{name}" for name in ALLOWED_MANAGED_POLICIES}
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict[str, Any]:
+    template = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
+    for res in template["Resources"].values():
+        props = res.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                # The translator wants S3 locations; `sam build` does this rewriting for real.
+                props[key] = f"s3://bucket/{props[key]}"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return transform(template, {}, _NoIam())  # type: ignore[arg-type]
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_sam_transform_yields_the_expected_stack(transformed: dict[str, Any]) -> None:
+    functions = resources_of(transformed, "AWS::Lambda::Function")
+    assert set(functions) == {f"{n}Function" for n in ("Poll", "Fetch", "Notify", "Digest", "Slack")}
+    for fn in functions.values():
+        props = fn["Properties"]
+        assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"])
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert len(props["Layers"]) == 2
+    mappings = resources_of(transformed, "AWS::Lambda::EventSourceMapping").values()
+    assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+    [api] = resources_of(transformed, "AWS::ApiGatewayV2::Api").values()
+    routes = {f"{m.upper()} {path}" for path, ops in api["Properties"]["Body"]["paths"].items() for m in ops}
+    assert routes == {"POST /slack/commands", "POST /slack/interactions"}
+    assert len(resources_of(transformed, "AWS::Events::Rule")) == 2
+
+
+def test_cfn_lint_reports_no_errors() -> None:
+    from cfnlint.api import lint_file
+
+    matches = lint_file(TEMPLATE)
+    errors = [str(m) for m in matches if m.rule.id.startswith("E")]
+    warnings = [str(m) for m in matches if not m.rule.id.startswith("E") and m.rule.id not in ACCEPTED_LINT_WARNINGS]
+    assert errors == []
+    assert warnings == []
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for policy in role["Properties"].get("Policies", []):
+        stmts = policy["PolicyDocument"]["Statement"]
+        out += stmts if isinstance(stmts, list) else [stmts]
+    return out
+
+
+def test_iam_is_least_privilege(transformed: dict[str, Any]) -> None:
+    for name, role in resources_of(transformed, "AWS::IAM::Role").items():
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            policy = arn if isinstance(arn, str) else json.dumps(arn)
+            assert any(policy.endswith(f"/{p}") or f"/{p}" in policy for p in ALLOWED_MANAGED_POLICIES), (name, arn)
+        for stmt in _statements(role):
+            actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+            assert not any(a == "*" or a.endswith(":*") for a in actions), (name, actions)
+            if stmt["Resource"] == "*":
+                assert set(actions) <= RESOURCE_WILDCARD_ACTIONS, (name, actions)
+
+
+def test_only_the_functions_that_talk_to_slack_can_read_its_secrets() -> None:
+    resources = load_template()["Resources"]
+    readers = {
+        name for name, res in resources.items()
+        if res["Type"] == "AWS::Serverless::Function"
+        and any("SSMParameterReadPolicy" in p for p in res["Properties"]["Policies"])
+    }
+    assert readers == {"NotifyFunction", "DigestFunction", "SlackFunction"}
+
+
+def _skips(res: dict[str, Any]) -> dict[str, str]:
+    skips = res.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    return {s["id"]: s.get("comment", "") for s in skips}
+
+
+def test_security_findings() -> None:
+    """The checkov rules that apply to this stack, checked directly; skips need a reason."""
+    template = load_template()
+    findings: list[str] = []
+    for name, res in template["Resources"].items():
+        props, skipped = res.get("Properties", {}), _skips(res)
+        findings += [f"{name}: skip {i} has no reason" for i, why in skipped.items() if len(why) < 20]
+        for check, ok in _checks(res["Type"], props, template):
+            if not ok and check.split()[0] not in skipped:
+                findings.append(f"{name}: {check}")
+    assert findings == []
+
+
+def _checks(kind: str, props: dict[str, Any], template: dict[str, Any]) -> list[tuple[str, bool]]:
+    if kind == "AWS::DynamoDB::Table":
+        return [
+            ("CKV_AWS_28 point-in-time recovery",
+             props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled") is True),
+            ("CKV_AWS_119 customer managed key", "KMSMasterKeyId" in props.get("SSESpecification", {})),
+            ("encryption at rest", props.get("SSESpecification", {}).get("SSEEnabled") is True),
+            ("ttl enabled", props.get("TimeToLiveSpecification", {}).get("Enabled") is True),
+            ("on-demand", props.get("BillingMode") == "PAY_PER_REQUEST"),
+        ]
+    if kind == "AWS::SQS::Queue":
+        return [
+            ("CKV_AWS_27 kms encryption", "KmsMasterKeyId" in props),
+            ("encryption at rest", props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props),
+        ]
+    if kind == "AWS::Serverless::Function":
+        env = template["Globals"]["Function"]["Environment"]["Variables"] | props.get("Environment", {}).get(
+            "Variables", {})
+        return [
+            ("CKV_AWS_115 reserved concurrency", "ReservedConcurrentExecutions" in props),
+            ("CKV_AWS_116 dead-letter queue", "DeadLetterQueue" in props),
+            ("CKV_AWS_117 inside a VPC", "VpcConfig" in props),
+            ("CKV_AWS_173 env encrypted with KMS", "KmsKeyArn" in props),
+            ("CKV_AWS_45 no secrets in env", not any(_looks_secret(k, v) for k, v in env.items())),
+            ("own log group", "LogGroup" in props.get("LoggingConfig", {})),
+            ("least privilege policies", all(isinstance(p, dict) for p in props.get("Policies", []))),
+        ]
+    if kind == "AWS::Logs::LogGroup":
+        return [
+            ("CKV_AWS_66 retention", "RetentionInDays" in props),
+            ("CKV_AWS_158 kms encryption", "KmsKeyId" in props),
+            ("CKV_AWS_338 retention of a year", False),
+        ]
+    if kind == "AWS::Serverless::HttpApi":
+        return [
+            ("CKV_AWS_76 access logging", "AccessLogSettings" in props),
+            ("throttling", "ThrottlingRateLimit" in props.get("DefaultRouteSettings", {})),
+        ]
+    return []
+
+
+def _looks_secret(key: str, value: Any) -> bool:
+    text = str(value)
+    named_secret = any(w in key.upper() for w in ("TOKEN", "SECRET", "PASSWORD")) and not key.endswith("_PARAM")
+    return named_secret or text.startswith(("xoxb-", "xoxp-"))
+
+
+def _checkov() -> str | None:
+    return os.environ.get("CHECKOV") or shutil.which("checkov")
+
+
+@pytest.mark.skipif(_checkov() is None, reason="checkov not installed (not a dev dependency; see module doc)")
+def test_checkov_finds_nothing() -> None:
+    proc = subprocess.run(
+        [str(_checkov()), "-f", str(TEMPLATE), "--framework", "cloudformation", "--skip-download",
+         "--quiet", "--compact", "-o", "json"],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    report = json.loads(proc.stdout)
+    failed = report.get("results", {}).get("failed_checks", [])
+    assert [(f["check_id"], f["resource"]) for f in failed] == []
