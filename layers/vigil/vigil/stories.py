@@ -29,6 +29,7 @@ import bisect
 import dataclasses
 import hashlib
 import heapq
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -243,6 +244,8 @@ class TermSet:
     terms: dict[str, float]
     title: dict[str, float]  # headline terms only
     flat: dict[str, float]  # headline + summary terms, summary marks removed
+    title_weight: float
+    flat_weight: float
 
     @classmethod
     def of(cls, terms: dict[str, float]) -> TermSet:
@@ -252,7 +255,7 @@ class TermSet:
         for term, weight in terms.items():
             key = term.removeprefix(_SUMMARY_MARK)
             flat[key] = max(weight, flat.get(key, 0.0))
-        return cls(terms, title, flat)
+        return cls(terms, title, flat, sum(title.values()), sum(flat.values()))
 
     @property
     def has_summary(self) -> bool:
@@ -261,6 +264,10 @@ class TermSet:
 
 def weighted_jaccard(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     """Shared weight over total weight; a shared term counts with its larger weight."""
+    return _jaccard(a, sum(a.values()), b, sum(b.values()))
+
+
+def _jaccard(a: Mapping[str, float], a_total: float, b: Mapping[str, float], b_total: float) -> float:
     if len(a) > len(b):
         a, b = b, a
     shared = own = 0.0
@@ -271,7 +278,7 @@ def weighted_jaccard(a: Mapping[str, float], b: Mapping[str, float]) -> float:
             own += weight + other
     if not shared:
         return 0.0
-    return shared / (sum(a.values()) + sum(b.values()) - own + shared)
+    return shared / (a_total + b_total - own + shared)
 
 
 def similarity(a: TermSet, b: TermSet) -> float:
@@ -279,10 +286,10 @@ def similarity(a: TermSet, b: TermSet) -> float:
 
     The better of the two, so an outlet without a summary is not penalized for it.
     """
-    titles = weighted_jaccard(a.title, b.title)
+    titles = _jaccard(a.title, a.title_weight, b.title, b.title_weight)
     if not (a.has_summary or b.has_summary):
         return titles
-    return max(titles, weighted_jaccard(a.flat, b.flat))
+    return max(titles, _jaccard(a.flat, a.flat_weight, b.flat, b.flat_weight))
 
 
 # ---------------------------------------------------------------- stored encoding
@@ -345,7 +352,7 @@ class StoryClusterer:
         self._by_item: dict[str, str] = {}
         self._expiry: list[tuple[datetime, str]] = []  # heap of (first_seen, story id)
         for story in stories:
-            self._add(story, _members_of(story))
+            self._add(story, member_term_sets(story))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -400,9 +407,14 @@ class StoryClusterer:
             rare += [t for t in known if len(self._postings[t]) > POSTING_CAP][: 2 - len(rare)]
         counts: dict[str, float] = {}
         for term in rare:
-            for _, story_id in self._postings[term][-POSTING_CAP:]:
-                counts[story_id] = counts.get(story_id, 0.0) + terms.flat[term]
-        return sorted(counts, key=lambda s: (-counts[s], s))[:MAX_VERIFY]
+            posting = self._postings[term]
+            # Rarer terms say more: a shared name must outrank a shared common word.
+            weight = terms.flat[term] * math.log(1 + len(self._entries) / len(posting))
+            for _, story_id in posting[-POSTING_CAP:]:
+                counts[story_id] = counts.get(story_id, 0.0) + weight
+        # Most shared weight first; the id breaks ties so the cut does not depend on order.
+        ranked = sorted([(-weight, story_id) for story_id, weight in counts.items()])
+        return [story_id for _, story_id in ranked[:MAX_VERIFY]]
 
     def _eligible(self, entry: _Entry, item: Item, now: datetime) -> bool:
         story = entry.story
@@ -483,7 +495,8 @@ class StoryClusterer:
         return entry.story
 
 
-def _members_of(story: Story) -> list[TermSet]:
+def member_term_sets(story: Story) -> list[TermSet]:
+    """The remembered members of a stored story, as compared by `similarity`."""
     members = [_decode_member(text) for text in story.terms if text]
     # Stories written without terms (older records) still cluster by their title.
     return [TermSet.of(m) for m in members or [text_terms(strip_outlet(story.title))]]
