@@ -71,6 +71,8 @@ def test_different_events_with_similar_words_stay_apart() -> None:
     ("Taiwan spots 45 Chinese military aircraft near the island",
      "Taiwan detects 30 Chinese aircraft and 7 ships near the island"),
     ("EU adopts 17th sanctions package against Russia", "EU agrees 16th round of sanctions on Russia"),
+    ("State Department clears $1.1 billion arms package for Taiwan",
+     "State Department clears $2.2 billion arms package for Taiwan"),
     ("Magnitude 6 earthquake shakes eastern Taiwan", "Taiwan holds large military drills as tensions grow"),
 ])
 def test_look_alike_events_stay_apart(first: str, second: str) -> None:

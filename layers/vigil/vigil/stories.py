@@ -50,6 +50,7 @@ POSTING_CAP = 200
 LOOKUP_TERMS = 10
 MAX_VERIFY = 40
 MAX_SUMMARY_TERMS = 6
+NUMBER_CONFLICT = 0.6  # score factor when both headlines carry figures and share none
 
 HEAVY = 2.0  # names, numbers, acronyms
 NORMAL = 1.0
@@ -246,6 +247,7 @@ class TermSet:
     flat: dict[str, float]  # headline + summary terms, summary marks removed
     title_weight: float
     flat_weight: float
+    numbers: frozenset[str]  # figures in the headline ("45", "1.1", "17th")
 
     @classmethod
     def of(cls, terms: dict[str, float]) -> TermSet:
@@ -255,7 +257,8 @@ class TermSet:
         for term, weight in terms.items():
             key = term.removeprefix(_SUMMARY_MARK)
             flat[key] = max(weight, flat.get(key, 0.0))
-        return cls(terms, title, flat, sum(title.values()), sum(flat.values()))
+        numbers = frozenset(t for t in title if t[0].isdigit())
+        return cls(terms, title, flat, sum(title.values()), sum(flat.values()), numbers)
 
     @property
     def has_summary(self) -> bool:
@@ -286,10 +289,14 @@ def similarity(a: TermSet, b: TermSet) -> float:
 
     The better of the two, so an outlet without a summary is not penalized for it.
     """
-    titles = _jaccard(a.title, a.title_weight, b.title, b.title_weight)
-    if not (a.has_summary or b.has_summary):
-        return titles
-    return max(titles, _jaccard(a.flat, a.flat_weight, b.flat, b.flat_weight))
+    score = _jaccard(a.title, a.title_weight, b.title, b.title_weight)
+    if a.has_summary or b.has_summary:
+        score = max(score, _jaccard(a.flat, a.flat_weight, b.flat, b.flat_weight))
+    if a.numbers and b.numbers and not a.numbers & b.numbers:
+        # Both headlines give figures and none agree: a $1.1bn and a $2.2bn arms sale,
+        # or 30 and 45 aircraft, are different events however alike the rest reads.
+        score *= NUMBER_CONFLICT
+    return score
 
 
 # ---------------------------------------------------------------- stored encoding
