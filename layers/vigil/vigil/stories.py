@@ -40,7 +40,7 @@ from vigil.models import Item, Severity, Story
 DEFAULT_WINDOW = timedelta(hours=48)
 # Weighted Jaccard at or above which an item joins a story. Calibrated on hand-written
 # same-event / different-event pairs (tests/unit/test_stories.py): differently worded
-# reports of one event score ~0.35-0.6, look-alike different events ~0.15-0.3.
+# reports of one event score ~0.44-0.86, look-alike different events ~0.2-0.38.
 THRESHOLD = 0.4
 # Member term sets remembered per story: enough for several wordings, bounded record size.
 MAX_MEMBERS = 4
