@@ -1,0 +1,1 @@
+"""Demo feeds written for Vigil (fictional outlets, our own words)."""

@@ -1,0 +1,243 @@
+"""One poll cycle: fetch -> parse -> seen? -> classify -> cluster -> route -> hand to a sink.
+
+Pure orchestration: every I/O goes through the adapters passed in (a feed reader, the
+store, an alert sink), so the same code runs in Lambda, in the CLI and in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from vigil import health
+from vigil.classify import Classifier
+from vigil.models import (
+    Alert,
+    ChannelSettings,
+    Item,
+    Severity,
+    Source,
+    SourceState,
+    Story,
+    Subscription,
+    Topic,
+    TopicMatch,
+)
+from vigil.store import Store, now_utc
+from vigil.stories import StoryClusterer
+
+log = logging.getLogger("vigil.pipeline")
+
+
+@dataclass(slots=True)
+class FeedOutcome:
+    """What reading one source produced: items, or not-modified, or an error."""
+
+    items: list[Item] | None  # None: not modified (304) or failed
+    status: int = 0
+    error: str = ""
+    etag: str = ""
+    modified: str = ""
+    retry_after: float | None = None
+    elapsed: float = 0.0
+
+
+class FeedReader(Protocol):
+    def read(
+        self, sources: Sequence[Source], states: dict[str, SourceState]
+    ) -> Iterator[tuple[Source, FeedOutcome]]: ...
+
+
+class AlertSink(Protocol):
+    def send(self, alerts: list[Alert]) -> None:
+        """Accept alerts for delivery; raise if they could not be accepted at all."""
+
+
+@dataclass(slots=True)
+class CycleOptions:
+    story_window: timedelta = timedelta(hours=48)
+    # The first poll of a new source alerts only on items this recent.
+    backlog_grace: timedelta = timedelta(hours=6)
+    # Channels that get every default topic without a stored subscription (`--channel`).
+    extra_channels: tuple[str, ...] = ()
+    failing_after: timedelta = timedelta(hours=6)
+
+
+@dataclass(slots=True)
+class CycleReport:
+    sources_ok: int = 0
+    sources_failed: int = 0
+    sources_skipped: int = 0
+    items_fetched: int = 0
+    items_new: int = 0
+    items_matched: int = 0
+    alerts: int = 0
+    digest_queued: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    long_failing: list[str] = field(default_factory=list)
+
+    def summary_line(self) -> str:
+        line = (
+            f"sources: {self.sources_ok} ok, {self.sources_failed} failed"
+            + (f", {self.sources_skipped} not due" if self.sources_skipped else "")
+            + f" | items: {self.items_new} new of {self.items_fetched}, {self.items_matched} on topic"
+            + f" | alerts: {self.alerts}"
+        )
+        if self.digest_queued:
+            line += f", {self.digest_queued} queued for digests"
+        return line
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "sources_ok": self.sources_ok, "sources_failed": self.sources_failed,
+            "sources_skipped": self.sources_skipped, "items_fetched": self.items_fetched,
+            "items_new": self.items_new, "items_matched": self.items_matched,
+            "alerts": self.alerts, "digest_queued": self.digest_queued,
+            "failures": [list(f) for f in self.failures], "long_failing": self.long_failing,
+        }
+
+
+def run_cycle(
+    sources: Sequence[Source],
+    topics: Sequence[Topic],
+    store: Store,
+    reader: FeedReader,
+    sink: AlertSink,
+    options: CycleOptions | None = None,
+    now: datetime | None = None,
+) -> CycleReport:
+    """Poll the due sources once and hand every alert to the sink."""
+    options = options or CycleOptions()
+    now = now or now_utc()
+    report = CycleReport()
+    states = {s.source_id: s for s in store.source_states()}
+    due = [s for s in sources if health.is_due(s, states.get(s.id), now)]
+    report.sources_skipped = len(sources) - len(due)
+
+    all_topics = [*topics, *store.custom_topics()]
+    classifier = Classifier(all_topics)
+    clusterer = StoryClusterer(store.stories_since(now - options.story_window), options.story_window)
+    router = Router(store, all_topics, options.extra_channels)
+
+    for source, outcome in reader.read(due, states):
+        state = states.get(source.id) or SourceState(source_id=source.id)
+        first_poll = state.first_polled is None
+        state = health.record_outcome(state, outcome, now)
+        if outcome.error:
+            report.sources_failed += 1
+            report.failures.append((source.id, outcome.error))
+            log.warning("source failed: %s: %s", source.id, outcome.error)
+        else:
+            report.sources_ok += 1
+        if outcome.items:
+            alerts = _process_items(
+                source, outcome.items, first_poll, store, classifier, clusterer, router, report, options, now
+            )
+            _hand_over(sink, store, alerts, report)
+        store.put_source_state(state)
+        if health.is_failing_long(state, now, options.failing_after):
+            report.long_failing.append(source.id)
+    store.record_cycle(report.as_record())
+    return report
+
+
+def _process_items(
+    source: Source, items: list[Item], first_poll: bool, store: Store, classifier: Classifier,
+    clusterer: StoryClusterer, router: Router, report: CycleReport, options: CycleOptions, now: datetime,
+) -> list[Alert]:
+    report.items_fetched += len(items)
+    fresh = store.unseen(i.key for i in items)
+    alerts: list[Alert] = []
+    for item in items:
+        if item.key not in fresh:
+            continue
+        fresh.discard(item.key)  # a feed may repeat an entry
+        # The conditional write decides which of two concurrent pollers owns the item.
+        if not store.mark_seen(item.key, source.id, now):
+            continue
+        report.items_new += 1
+        if first_poll and not health.should_alert_on_first_poll(item, now, options.backlog_grace):
+            continue
+        matches = classifier.classify(item.title, item.summary, item.lang)
+        if not matches:
+            continue
+        report.items_matched += 1
+        severity = max_severity(matches)
+        story, is_new = clusterer.assign(item, tuple(m.topic for m in matches), severity, now)
+        store.put_story(story)
+        alerts += router.route(item, story, is_new, matches)
+        report.digest_queued += router.take_digest_count()
+    return alerts
+
+
+def _hand_over(sink: AlertSink, store: Store, alerts: list[Alert], report: CycleReport) -> None:
+    if not alerts:
+        return
+    try:
+        sink.send(alerts)
+    except Exception:
+        # The sink refused the batch (queue unreachable): forget the items so the
+        # next cycle sees them as new again instead of losing the alerts.
+        for key in {a.item.key for a in alerts}:
+            store.forget_seen(key)
+        raise
+    report.alerts += len(alerts)
+
+
+class Router:
+    """Decides which channels hear about an item, honouring each channel's settings."""
+
+    def __init__(self, store: Store, topics: Iterable[Topic], extra_channels: Sequence[str] = ()) -> None:
+        self.store = store
+        self.topics = {t.id: t for t in topics}
+        self._subs: dict[str, list[Subscription]] = {}
+        for sub in store.subscriptions():
+            if sub.active:
+                self._subs.setdefault(sub.topic, []).append(sub)
+        for channel in extra_channels:
+            for topic in self.topics.values():
+                if topic.channel is None:
+                    self._subs.setdefault(topic.id, []).append(Subscription(channel, topic.id))
+        self._settings: dict[str, ChannelSettings] = {}
+        self._digest_count = 0
+
+    def take_digest_count(self) -> int:
+        count, self._digest_count = self._digest_count, 0
+        return count
+
+    def route(self, item: Item, story: Story, is_new: bool, matches: Sequence[TopicMatch]) -> list[Alert]:
+        per_channel: dict[str, list[TopicMatch]] = {}
+        for match in matches:
+            topic = self.topics.get(match.topic)
+            for sub in self._subs.get(match.topic, ()):
+                # A custom topic belongs to the channel that defined it.
+                if topic is not None and topic.channel not in (None, sub.channel):
+                    continue
+                per_channel.setdefault(sub.channel, []).append(match)
+        alerts: list[Alert] = []
+        for channel, channel_matches in per_channel.items():
+            settings = self._channel(channel)
+            if settings.paused or settings.disabled_reason or item.source_id in settings.muted_sources:
+                continue
+            if max(m.severity for m in channel_matches) < settings.threshold:
+                continue
+            if settings.digest != "off":
+                if is_new:
+                    self.store.queue_digest(channel, story, channel_matches[0].topic)
+                    self._digest_count += 1
+                continue
+            kind = "new" if is_new else "update"
+            alerts.append(Alert(channel, story, item, tuple(channel_matches), kind))
+        return alerts
+
+    def _channel(self, channel: str) -> ChannelSettings:
+        if channel not in self._settings:
+            self._settings[channel] = self.store.get_channel(channel)
+        return self._settings[channel]
+
+
+def max_severity(matches: Sequence[TopicMatch]) -> Severity:
+    return max((m.severity for m in matches), default=Severity.ROUTINE)
