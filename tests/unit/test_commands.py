@@ -1,0 +1,276 @@
+"""Every /vigil subcommand, its happy path and its bad arguments (nothing changes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from vigil.adapters.sqlite_kv import SQLiteKV
+from vigil.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
+from vigil.models import Severity, Source, SourceState, Subscription, Topic
+from vigil.store import Store
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+TOPICS = [Topic("taiwan", "Taiwan", '"taiwan"'), Topic("sanctions", "Sanctions", "sanctions")]
+SOURCES = [Source("reuters", "https://reuters.example/feed", "Reuters"), Source("ap", "https://ap.example/rss")]
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    s = Store(SQLiteKV(":memory:"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def vigil(store: Store) -> Commands:
+    return Commands(store, TOPICS, SOURCES, admins=frozenset({"UADMIN"}), now=lambda: NOW)
+
+
+def run(vigil: Commands, text: str, user: str = "U1", channel: str = "C1") -> dict[str, str]:
+    return vigil.handle(SlashCommand(channel=channel, user=user, text=text)).as_slack()
+
+
+def snapshot(store: Store) -> tuple[object, ...]:
+    return (store.subscriptions(), store.channels(), store.custom_topics(), store.custom_sources())
+
+
+def test_help_lists_every_subcommand(vigil: Commands) -> None:
+    reply = run(vigil, "help")
+
+    assert reply["response_type"] == "ephemeral"
+    for sub in SUBCOMMANDS:
+        assert f"/vigil {sub.usage}" in reply["text"]
+    assert run(vigil, "")["text"] == reply["text"]
+
+
+def test_topics_marks_subscribed_ones(vigil: Commands, store: Store) -> None:
+    store.put_subscription(Subscription("C1", "taiwan"))
+
+    text = run(vigil, "topics")["text"]
+
+    assert ":white_check_mark: `taiwan`" in text and ":white_medium_square: `sanctions`" in text
+
+
+def test_subscribe_confirms_in_channel_and_records_creation_time(vigil: Commands, store: Store) -> None:
+    reply = run(vigil, "subscribe Taiwan")
+
+    assert reply["response_type"] == "in_channel"
+    assert reply["text"].startswith("<@U1> subscribed this channel to *Taiwan*")
+    [sub] = store.subscriptions("C1")
+    assert (sub.topic, sub.active, sub.created_at) == ("taiwan", True, NOW)
+    assert run(vigil, "subscribe taiwan")["response_type"] == "ephemeral"  # already: no noise
+
+
+def test_subscribe_re_enables_a_channel_disabled_by_delivery(vigil: Commands, store: Store) -> None:
+    store.put_subscription(Subscription("C1", "sanctions", active=False))
+    settings = store.get_channel("C1")
+    settings.disabled_reason = "not_in_channel"
+    store.put_channel(settings)
+
+    run(vigil, "subscribe taiwan")
+
+    assert store.get_channel("C1").disabled_reason == ""
+    assert all(s.active for s in store.subscriptions("C1"))
+
+
+def test_unsubscribe(vigil: Commands, store: Store) -> None:
+    run(vigil, "subscribe taiwan")
+
+    assert run(vigil, "unsubscribe taiwan")["response_type"] == "in_channel"
+    assert store.subscriptions("C1") == []
+    assert "not subscribed" in run(vigil, "unsubscribe taiwan")["text"]
+
+
+def test_list_shows_subscriptions_and_settings(vigil: Commands) -> None:
+    run(vigil, "subscribe taiwan")
+    run(vigil, "mute reuters")
+    run(vigil, "threshold notable")
+    run(vigil, "digest hourly")
+    run(vigil, "pause")
+
+    text = run(vigil, "list")["text"]
+
+    assert "*Subscriptions:* Taiwan" in text
+    assert "*Threshold:* notable" in text
+    assert "*Delivery:* digest hourly" in text
+    assert "*Muted sources:* reuters" in text
+    assert "*Paused:* yes" in text
+
+
+def test_mute_and_unmute_by_id_or_name(vigil: Commands, store: Store) -> None:
+    assert run(vigil, "mute Reuters")["response_type"] == "in_channel"
+    assert store.get_channel("C1").muted_sources == frozenset({"reuters"})
+    assert "already muted" in run(vigil, "mute reuters")["text"]
+
+    assert run(vigil, "unmute reuters")["response_type"] == "in_channel"
+    assert store.get_channel("C1").muted_sources == frozenset()
+    assert "not muted" in run(vigil, "unmute reuters")["text"]
+
+
+def test_threshold(vigil: Commands, store: Store) -> None:
+    assert run(vigil, "threshold URGENT")["response_type"] == "in_channel"
+    assert store.get_channel("C1").threshold is Severity.URGENT
+
+
+@pytest.mark.parametrize(("args", "mode"), [
+    ("hourly", "hourly"), ("off", "off"), ("daily 8:05", "daily 08:05 UTC"),
+    ("daily 18:30 Europe/Berlin", "daily 18:30 Europe/Berlin"),
+])
+def test_digest_modes(vigil: Commands, store: Store, args: str, mode: str) -> None:
+    assert run(vigil, f"digest {args}")["response_type"] == "in_channel"
+    assert store.get_channel("C1").digest == mode
+
+
+def test_pause_and_resume(vigil: Commands, store: Store) -> None:
+    run(vigil, "pause")
+    assert store.get_channel("C1").paused
+    assert "already paused" in run(vigil, "pause")["text"]
+
+    assert run(vigil, "resume")["response_type"] == "in_channel"
+    assert not store.get_channel("C1").paused
+    assert "already running" in run(vigil, "resume")["text"]
+
+
+def test_status_shows_last_cycle_failing_sources_alerts_today_and_feedback(vigil: Commands,
+                                                                           store: Store) -> None:
+    store.record_cycle({"sources_ok": 28, "sources_failed": 2, "items_new": 40, "alerts": 3})
+    store.put_source_state(SourceState("ap", consecutive_failures=4, last_error="HTTP 503"))
+    store.add_feedback("C1", "U1", "not_relevant", "s1", "taiwan")
+    store.add_feedback("C1", "U2", "relevant", "s2", "taiwan")
+    vigil.now = lambda: datetime.now(UTC)
+
+    text = run(vigil, "status")["text"]
+
+    assert "28 sources ok, 2 failed, 40 new items, 3 alerts" in text
+    assert "*Alerts today (UTC):* 3" in text
+    assert "`ap` — 4 failures: HTTP 503" in text
+    assert "1 relevant, 1 not relevant" in text
+
+
+def test_status_before_any_cycle(vigil: Commands) -> None:
+    assert "*Last poll:* none yet" in run(vigil, "status")["text"]
+
+
+def test_sources_lists_configured_and_custom_with_flags(vigil: Commands, store: Store) -> None:
+    store.put_custom_source(Source("mine", "https://mine.example/rss", "Mine"))
+    run(vigil, "mute ap")
+
+    text = run(vigil, "sources")["text"]
+
+    assert "*Sources (3)*" in text
+    assert "`ap` ap _(muted here)_" in text
+    assert "`mine` Mine _(added from Slack)_" in text
+
+
+def test_topic_add_validates_the_query_and_subscribes(vigil: Commands, store: Store) -> None:
+    reply = run(vigil, 'topic add drones “drone swarm” NEAR/5 taiwan')
+
+    assert reply["response_type"] == "in_channel"
+    [topic] = store.custom_topics("C1")
+    assert (topic.id, topic.query, topic.channel) == ("drones", "“drone swarm” NEAR/5 taiwan", "C1")
+    assert [s.topic for s in store.subscriptions("C1")] == ["drones"]
+    assert store.custom_topics("C2") == []
+    assert run(vigil, "subscribe drones", channel="C2")["text"].startswith("No topic")
+
+
+def test_topic_remove(vigil: Commands, store: Store) -> None:
+    run(vigil, "topic add drones drone")
+
+    assert run(vigil, "topic remove drones")["response_type"] == "in_channel"
+    assert store.custom_topics("C1") == [] and store.subscriptions("C1") == []
+
+
+def test_source_add_and_remove_for_admins(vigil: Commands, store: Store) -> None:
+    reply = run(vigil, "source add <https://news.example/feed.xml|news.example/feed.xml> Example News",
+                user="UADMIN")
+
+    assert "Added source `example-news`" in reply["text"]
+    assert store.custom_sources() == [Source("example-news", "https://news.example/feed.xml", "Example News")]
+    assert "Removed" in run(vigil, "source remove example-news", user="UADMIN")["text"]
+    assert store.custom_sources() == []
+    assert "sources file" in run(vigil, "source remove reuters", user="UADMIN")["text"]
+
+
+@pytest.mark.parametrize("text", ["source add https://x.example/rss", "source remove reuters"])
+def test_source_commands_are_for_admins_only(vigil: Commands, store: Store, text: str) -> None:
+    before = snapshot(store)
+
+    assert "Only Vigil admins" in run(vigil, text, user="U1")["text"]
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize(("text", "usage"), [
+    ("subscribe", "subscribe TOPIC"),
+    ("subscribe nonsense", "subscribe TOPIC"),
+    ("subscribe taiwan extra", "subscribe TOPIC"),
+    ("unsubscribe", "unsubscribe TOPIC"),
+    ("mute", "mute SOURCE"),
+    ("mute nosuchsource", "mute SOURCE"),
+    ("unmute", "unmute SOURCE"),
+    ("threshold", "threshold routine|notable|urgent"),
+    ("threshold extreme", "threshold routine|notable|urgent"),
+    ("digest", "digest daily HH:MM [TZ]"),
+    ("digest weekly", "digest daily HH:MM [TZ]"),
+    ("digest daily", "digest daily HH:MM [TZ]"),
+    ("digest daily 25:00", "digest daily HH:MM [TZ]"),
+    ("digest daily 8:00 Mars/Olympus", "digest daily HH:MM [TZ]"),
+    ("digest hourly now", "digest daily HH:MM [TZ]"),
+    ("pause now", "pause"),
+    ("resume please", "resume"),
+    ("list all", "list"),
+    ("topics x", "topics"),
+    ("status x", "status"),
+    ("sources x", "sources"),
+    ("topic add", "topic add NAME QUERY"),
+    ("topic add onlyname", "topic add NAME QUERY"),
+    ("topic add Bad_Name drone", "topic add NAME QUERY"),
+    ("topic add taiwan drone", "topic add NAME QUERY"),
+    ('topic add drones "unclosed phrase', "topic add NAME QUERY"),
+    ("topic add drones (a OR", "topic add NAME QUERY"),
+    ("topic add drones a AND", "topic add NAME QUERY"),
+    ("topic remove", "topic remove NAME"),
+])
+def test_bad_arguments_get_the_usage_line_and_change_nothing(vigil: Commands, store: Store, text: str,
+                                                             usage: str) -> None:
+    before = snapshot(store)
+
+    reply = run(vigil, text)
+
+    assert reply["response_type"] == "ephemeral"
+    assert f"Usage: `/vigil {usage}" in reply["text"]
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("text", ["source add", "source add ftp://x.example/feed", "source remove"])
+def test_bad_admin_arguments_get_the_usage_line(vigil: Commands, store: Store, text: str) -> None:
+    before = snapshot(store)
+
+    assert "Usage: `/vigil source" in run(vigil, text, user="UADMIN")["text"]
+    assert snapshot(store) == before
+
+
+def test_unknown_subcommand_gets_help_and_changes_nothing(vigil: Commands, store: Store) -> None:
+    before = snapshot(store)
+
+    reply = run(vigil, "subscrbe taiwan <!channel>")
+
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith("Unknown subcommand `subscrbe taiwan`")
+    assert "/vigil subscribe TOPIC" in reply["text"]
+    assert snapshot(store) == before
+
+
+def test_user_text_is_escaped_in_replies(vigil: Commands) -> None:
+    reply = run(vigil, "subscribe <!channel>")
+
+    assert "<!channel>" not in reply["text"] and "&lt;!channel&gt;" in reply["text"]
+
+
+def test_slack_formatting_in_command_text_is_undone() -> None:
+    assert clean_text(" mute <https://a.example/x|a.example/x> &amp; &lt;b&gt; ") == "mute https://a.example/x & <b>"
+
+
+def test_digest_arguments_parse() -> None:
+    assert parse_digest_args(["DAILY", "07:00", "Asia/Taipei"]) == "daily 07:00 Asia/Taipei"
