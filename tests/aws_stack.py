@@ -76,28 +76,27 @@ def create_queue(sqs: Any, logical_id: str, name: str, dlq_arn: str | None = Non
     return sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
 
 
-_WRITE_LOCK = threading.RLock()
+_REQUEST_LOCK = threading.RLock()
 
 
-def make_moto_writes_atomic(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto's DynamoDB writes atomic, as DynamoDB's are per item.
+def make_moto_dynamodb_atomic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serialize moto's DynamoDB requests, as DynamoDB's per-item operations are atomic.
 
-    moto checks a ConditionExpression and then writes without a lock, so two threads
-    can both pass `attribute_not_exists`; real DynamoDB never lets that happen. Only
-    each single write is serialized: reads and the gap between a read and a
-    conditional write still interleave, which is the race the store must survive.
+    moto evaluates a ConditionExpression and then writes without a lock (two threads
+    can both pass `attribute_not_exists`), and builds updated items in place (a
+    concurrent read sees half an item). Real DynamoDB does neither. Only each single
+    request is serialized: the gap between a read and a conditional write still
+    interleaves, which is the race the store must survive.
     """
-    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-        monkeypatch.setattr(DynamoDBBackend, name, _locked(original))
+    monkeypatch.setattr(DynamoHandler, "call_action", _locked(DynamoHandler.call_action))
 
 
 def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _WRITE_LOCK:
+        with _REQUEST_LOCK:
             return fn(*args, **kwargs)
 
     return wrapper

@@ -23,9 +23,12 @@ from vigil.models import (
 )
 from vigil.store import Conflict, Store
 
-from tests.aws_stack import create_table, make_moto_writes_atomic
+from tests.aws_stack import create_table, make_moto_dynamodb_atomic
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+# An exception inside a racing thread must fail the test, not pass as a warning.
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def store(
         yield s
         s.close()
         return
-    make_moto_writes_atomic(monkeypatch)
+    make_moto_dynamodb_atomic(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, "StateTable", "vigil-state")
