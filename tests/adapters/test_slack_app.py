@@ -1,0 +1,258 @@
+"""Slack's requests exactly as Slack sends them (form-encoded, signed) through handle_slack_request.
+
+Signatures are computed here with hmac/hashlib, independently of slack_sdk's verifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from vigil.adapters.sqlite_kv import SQLiteKV
+from vigil.commands import Commands
+from vigil.models import Source, Topic
+from vigil.slack_app import SlackDeps, handle_slack_request, response_url_allowed
+from vigil.slack_render import ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT, button_value
+from vigil.store import Store
+
+from tests.fakeslack import FakeSlack
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TOPICS = [Topic("taiwan", "Taiwan", "taiwan")]
+SOURCES = [Source("reuters", "https://reuters.example/feed", "Reuters")]
+
+
+def sign(body: bytes, timestamp: int, secret: str = SECRET) -> dict[str, str]:
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}",
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+def command_body(text: str, user: str = "U1", channel: str = "C1",
+                 response_url: str = "https://hooks.slack.com/commands/T1/1/abc") -> bytes:
+    return urlencode({
+        "token": "deprecated-verification-token", "team_id": "T1", "team_domain": "example",
+        "channel_id": channel, "channel_name": "news", "user_id": user, "user_name": "ana",
+        "command": "/vigil", "text": text, "api_app_id": "A1", "is_enterprise_install": "false",
+        "response_url": response_url, "trigger_id": "1.2.3",
+    }).encode()
+
+
+def click_body(action_id: str, response_url: str = "https://hooks.slack.com/actions/T1/1/xyz") -> bytes:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U2", "username": "bo", "team_id": "T1"},
+        "api_app_id": "A1", "token": "deprecated", "trigger_id": "1.2.3",
+        "team": {"id": "T1", "domain": "example"},
+        "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": "C1"},
+        "channel": {"id": "C1", "name": "news"},
+        "message": {"type": "message", "ts": "1700000000.000001", "text": "[URGENT] Taiwan: drills",
+                    "blocks": [{"type": "section", "block_id": "b1",
+                                "text": {"type": "mrkdwn", "text": "*drills*"}}]},
+        "response_url": response_url,
+        "actions": [{"type": "button", "block_id": "vigil_actions", "action_id": action_id,
+                     "value": button_value("s1", "taiwan", "reuters", "item-1"),
+                     "text": {"type": "plain_text", "text": "x"}, "action_ts": "1700000001.0"}],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    s = Store(SQLiteKV(":memory:"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def responses() -> list[tuple[str, dict[str, Any]]]:
+    return []
+
+
+@pytest.fixture
+def deps(store: Store, responses: list[tuple[str, dict[str, Any]]]) -> SlackDeps:
+    commands = Commands(store, TOPICS, SOURCES, admins=frozenset({"UADMIN"}))
+    return SlackDeps(SECRET, commands, respond=lambda url, body: responses.append((url, body)))
+
+
+def snapshot(store: Store) -> tuple[object, ...]:
+    return (store.subscriptions(), store.channels(), store.feedback(), store.custom_sources())
+
+
+def post(deps: SlackDeps, path: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    status, _, payload = handle_slack_request(path, headers if headers is not None else sign(body, int(time.time())),
+                                              body, deps)
+    try:
+        return status, json.loads(payload) if payload else None
+    except ValueError:
+        return status, payload.decode()
+
+
+def test_signed_subscribe_command_changes_the_channel(deps: SlackDeps, store: Store) -> None:
+    status, reply = post(deps, "/slack/commands", command_body("subscribe taiwan"))
+
+    assert status == 200
+    assert reply["response_type"] == "in_channel"
+    assert [s.topic for s in store.subscriptions("C1")] == ["taiwan"]
+
+
+@pytest.mark.parametrize("text", ["help", "topics", "list", "threshold urgent", "digest hourly", "pause",
+                                  "resume", "mute reuters", "unmute reuters", "topic add drones drone",
+                                  "topic remove drones", "unsubscribe taiwan"])
+def test_every_quick_subcommand_answers_inline(deps: SlackDeps, text: str) -> None:
+    status, reply = post(deps, "/slack/commands", command_body(text))
+
+    assert status == 200 and reply["response_type"] in ("ephemeral", "in_channel")
+
+
+def test_admin_source_commands_through_the_endpoint(deps: SlackDeps, store: Store) -> None:
+    status, reply = post(deps, "/slack/commands", command_body("source add https://n.example/rss News",
+                                                                user="UADMIN"))
+    assert status == 200 and "Added source `news`" in reply["text"]
+    status, reply = post(deps, "/slack/commands", command_body("source remove news", user="UADMIN"))
+    assert status == 200 and store.custom_sources() == []
+
+
+@pytest.mark.parametrize("text", ["status", "sources"])
+def test_slow_subcommands_ack_then_answer_through_response_url(deps: SlackDeps, text: str,
+                                                               responses: list[tuple[str, Any]]) -> None:
+    jobs: list[dict[str, Any]] = []
+    deps.defer = jobs.append
+
+    status, reply = post(deps, "/slack/commands", command_body(text))
+
+    assert status == 200 and reply["text"] == "Working on it…"
+    assert responses == []
+    from vigil.slack_app import run_deferred
+
+    run_deferred(json.loads(json.dumps(jobs[0])), deps)  # jobs survive a trip through a queue
+    [(url, body)] = responses
+    assert url == "https://hooks.slack.com/commands/T1/1/abc"
+    assert body["response_type"] == "ephemeral"
+
+
+def test_bad_arguments_answer_with_usage_and_change_nothing(deps: SlackDeps, store: Store) -> None:
+    before = snapshot(store)
+
+    status, reply = post(deps, "/slack/commands", command_body("threshold extreme"))
+
+    assert status == 200 and "Usage: `/vigil threshold routine|notable|urgent`" in reply["text"]
+    assert snapshot(store) == before
+
+
+def test_not_relevant_click_records_feedback_and_updates_the_message(
+        deps: SlackDeps, store: Store, responses: list[tuple[str, Any]]) -> None:
+    status, _ = post(deps, "/slack/interactions", click_body(ACTION_NOT_RELEVANT))
+
+    assert status == 200
+    [row] = store.feedback("C1")
+    assert (row["user"], row["verdict"], row["story_id"], row["topic"], row["item_key"]) == (
+        "U2", "not_relevant", "s1", "taiwan", "item-1")
+    [(url, update)] = responses
+    assert url == "https://hooks.slack.com/actions/T1/1/xyz"
+    assert update["replace_original"] is True
+    assert update["blocks"][-1]["elements"][0]["text"] == ":memo: <@U2> marked this *not relevant*"
+
+
+def test_mute_click_mutes_the_source_for_the_channel(deps: SlackDeps, store: Store,
+                                                     responses: list[tuple[str, Any]]) -> None:
+    post(deps, "/slack/interactions", click_body(ACTION_MUTE_SOURCE))
+
+    assert store.get_channel("C1").muted_sources == frozenset({"reuters"})
+    assert "muted *reuters*" in responses[0][1]["blocks"][-1]["elements"][0]["text"]
+
+
+def test_response_url_outside_slack_is_not_called(deps: SlackDeps, responses: list[tuple[str, Any]]) -> None:
+    post(deps, "/slack/interactions", click_body(ACTION_NOT_RELEVANT, response_url="http://169.254.169.254/x"))
+
+    assert responses == []
+    assert response_url_allowed("https://hooks.slack.com/actions/1") and not response_url_allowed(
+        "https://hooks.slack.com.evil.example/x")
+
+
+# ---------------------------------------------------------------- rejected requests
+
+
+def forged(body: bytes) -> dict[str, str]:
+    return sign(body, int(time.time()), secret="not-the-secret")
+
+
+def stale(body: bytes) -> dict[str, str]:
+    return sign(body, int(time.time()) - 301)
+
+
+def future(body: bytes) -> dict[str, str]:
+    return sign(body, int(time.time()) + 301)
+
+
+def unsigned(body: bytes) -> dict[str, str]:
+    return {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def no_timestamp(body: bytes) -> dict[str, str]:
+    headers = sign(body, int(time.time()))
+    del headers["X-Slack-Request-Timestamp"]
+    return headers
+
+
+def bad_timestamp(body: bytes) -> dict[str, str]:
+    headers = sign(body, int(time.time()))
+    headers["X-Slack-Request-Timestamp"] = "soon"
+    return headers
+
+
+def signed_other_body(body: bytes) -> dict[str, str]:
+    return sign(command_body("help"), int(time.time()))
+
+
+@pytest.mark.parametrize("make_headers", [forged, stale, future, unsigned, no_timestamp, bad_timestamp,
+                                          signed_other_body])
+@pytest.mark.parametrize(("path", "body"), [
+    ("/slack/commands", command_body("subscribe taiwan")),
+    ("/slack/commands", command_body("source add https://x.example/rss", user="UADMIN")),
+    ("/slack/interactions", click_body(ACTION_MUTE_SOURCE)),
+    ("/slack/interactions", click_body(ACTION_NOT_RELEVANT)),
+])
+def test_bad_signature_is_rejected_without_side_effects(deps: SlackDeps, store: Store, path: str, body: bytes,
+                                                        make_headers: Any,
+                                                        responses: list[tuple[str, Any]]) -> None:
+    before = snapshot(store)
+
+    status, _ = post(deps, path, body, make_headers(body))
+
+    assert status == 401
+    assert snapshot(store) == before
+    assert responses == []
+
+
+def test_signature_check_uses_the_injected_clock(deps: SlackDeps, store: Store) -> None:
+    body = command_body("subscribe taiwan")
+    deps.clock = lambda: 1_000_000.0
+
+    assert post(deps, "/slack/commands", body, sign(body, 1_000_000 - 299))[0] == 200
+    assert post(deps, "/slack/commands", body, sign(body, 1_000_000 - 301))[0] == 401
+
+
+def test_unknown_path_and_malformed_payload(deps: SlackDeps) -> None:
+    assert post(deps, "/slack/events", b"x=1")[0] == 404
+    assert post(deps, "/slack/interactions", urlencode({"payload": "{nope"}).encode())[0] == 400
+
+
+def test_deferred_update_reaches_a_loopback_response_url(store: Store, fake_slack: FakeSlack) -> None:
+    from vigil.slack_app import post_to_response_url
+
+    commands = Commands(store, TOPICS, SOURCES)
+    deps = SlackDeps(SECRET, commands, is_allowed_response_url=lambda url: True)
+    deps.respond = post_to_response_url
+
+    post(deps, "/slack/interactions", click_body(ACTION_NOT_RELEVANT, f"{fake_slack.base_url}/actions/1"))
+
+    [call] = fake_slack.calls_to("response_url:/actions/1")
+    assert call.body["replace_original"] is True
