@@ -138,10 +138,20 @@ def test_entries_are_capped() -> None:
     assert "only the first 10" in parsed.warning
 
 
-def test_relative_links_resolve_against_the_feed_url() -> None:
+def test_relative_links_resolve_against_the_site_link() -> None:
     body = feedserver.rss("rel").replace(b"https://news.example.com/rel/1", b"/articles/1")
-    parsed = parse_feed(body, RSS, Source("rel", "https://outlet.example.org/rss/all.xml"))
-    assert parsed.items[1].url == "https://outlet.example.org/articles/1"
+    parsed = parse_feed(body, RSS, Source("rel", "https://feeds.example.org/rss/all.xml"))
+    assert parsed.items[1].url == "https://news.example.com/articles/1"
+
+
+def test_relative_links_without_a_site_link_resolve_against_the_feed_url() -> None:
+    body = (
+        feedserver.rss("rel")
+        .replace(b"<link>https://news.example.com/rel</link>", b"")
+        .replace(b"https://news.example.com/rel/1", b"/articles/1")
+    )
+    parsed = parse_feed(body, RSS, Source("rel", "https://feeds.example.org/rss/all.xml"))
+    assert parsed.items[1].url == "https://feeds.example.org/articles/1"
 
 
 def test_a_runaway_parse_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
