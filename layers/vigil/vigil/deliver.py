@@ -251,11 +251,11 @@ def make_client(outbox_path: str | Path | None = None, *, preview: bool = True,
 # ---------------------------------------------------------------- the deliverer
 
 
-class _ChannelGone(Exception):
-    pass
+class ChannelUnavailable(Exception):
+    """The bot cannot post to this channel (archived, removed, not a member)."""
 
 
-class _Rejected(Exception):
+class MessageRejected(Exception):
     """Slack refused this payload itself (a bug on our side); retrying the same fails."""
 
 
@@ -297,12 +297,12 @@ class Deliverer:
         if not self.store.claim_delivery(story_id, channel):
             return self._after_claim_lost(alert)
         try:
-            ts = self._post(channel, render_alert(alert, self.topic_names))
-        except _ChannelGone as exc:
+            ts = self.post(channel, render_alert(alert, self.topic_names))
+        except ChannelUnavailable as exc:
             self.store.release_delivery(story_id, channel)
             self._disable(channel, str(exc))
             return "disabled"
-        except _Rejected as exc:
+        except MessageRejected as exc:
             self.store.release_delivery(story_id, channel)
             log.error("slack rejected alert: story=%s channel=%s error=%s", story_id, channel, exc)
             return "failed"
@@ -342,11 +342,11 @@ class Deliverer:
             return "duplicate"
         payload = {**render_reply(alert), "thread_ts": delivery.ts}
         try:
-            self._post(channel, payload)
-        except _ChannelGone as exc:
+            self.post(channel, payload)
+        except ChannelUnavailable as exc:
             self._disable(channel, str(exc))
             return "disabled"
-        except _Rejected as exc:
+        except MessageRejected as exc:
             log.error("slack rejected reply: story=%s channel=%s error=%s", story_id, channel, exc)
             return "failed"
         except RetryableDeliveryError as exc:
@@ -359,11 +359,14 @@ class Deliverer:
 
     # -- Slack calls ----------------------------------------------------------
 
-    def _post(self, channel: str, payload: dict[str, Any]) -> str:
-        """Post and return the message ts; map every failure to one of our exceptions."""
+    def post(self, channel: str, payload: dict[str, Any]) -> str:
+        """Post (paced) and return the message ts.
+
+        Raises RetryableDeliveryError, ChannelUnavailable or MessageRejected.
+        """
         try:
             return self._call(channel, payload)
-        except _Rejected:
+        except MessageRejected:
             if not payload.get("blocks"):
                 raise
         # Blocks Slack refuses (a rendering bug) should not cost the alert: plain text.
@@ -394,15 +397,20 @@ class Deliverer:
             self.sleep(slot - now)
 
     def _disable(self, channel: str, reason: str) -> None:
-        settings = self.store.get_channel(channel)
-        settings.disabled_reason = reason
-        self.store.put_channel(settings)
-        for sub in self.store.subscriptions(channel):
-            if sub.active:
-                sub.active = False
-                self.store.put_subscription(sub)
-        log.warning("channel disabled: channel=%s reason=%s (re-invite the bot, then /vigil resume)",
-                    channel, reason)
+        disable_channel(self.store, channel, reason)
+
+
+def disable_channel(store: Store, channel: str, reason: str) -> None:
+    """Stop delivering to a channel Slack says we cannot post to, until /vigil resume."""
+    settings = store.get_channel(channel)
+    settings.disabled_reason = reason
+    store.put_channel(settings)
+    for sub in store.subscriptions(channel):
+        if sub.active:
+            sub.active = False
+            store.put_subscription(sub)
+    log.warning("channel disabled: channel=%s reason=%s (re-invite the bot, then /vigil resume)",
+                channel, reason)
 
 
 def _classify(exc: SlackApiError) -> Exception:
@@ -414,10 +422,10 @@ def _classify(exc: SlackApiError) -> Exception:
     except (AttributeError, TypeError, ValueError):
         error = ""
     if error in CHANNEL_GONE:
-        return _ChannelGone(error)
+        return ChannelUnavailable(error)
     if error in AUTH_FAILED:
         log.error("slack refused the bot token: error=%s", error)
         return SlackAuthError(f"slack refused the token: {error}")
     if status == 429 or status >= 500 or error in TRANSIENT or not error:
         return RetryableDeliveryError(f"slack status={status} error={error or 'none'}")
-    return _Rejected(error)
+    return MessageRejected(error)
