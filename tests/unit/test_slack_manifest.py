@@ -1,0 +1,22 @@
+"""The Slack app manifest asks for only the scopes Vigil needs and points at its endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from vigil.slack_app import COMMANDS_PATH, INTERACTIONS_PATH
+
+yaml = pytest.importorskip("yaml", reason="PyYAML comes with the dev extras (cfn-lint)")
+MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml"
+
+
+def test_manifest_requests_minimal_scopes_and_our_endpoints() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+
+    assert manifest["oauth_config"]["scopes"]["bot"] == ["commands", "chat:write"]
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/vigil"
+    assert command["url"].endswith(COMMANDS_PATH)
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["interactivity"]["request_url"].endswith(INTERACTIONS_PATH)
