@@ -263,3 +263,18 @@ def test_make_client_uses_slack_only_with_a_token(tmp_path: Path, monkeypatch: p
     client = make_client(tmp_path / "o.jsonl")
     assert isinstance(client, WebClient)
     assert client.base_url == fake_slack.api_url
+
+
+def test_channel_paused_or_source_muted_since_routing_gets_nothing(deliverer: Deliverer, store: Store,
+                                                                   fake_slack: FakeSlack) -> None:
+    settings = store.get_channel("C1")
+    settings.muted_sources = frozenset({"reuters"})
+    store.put_channel(settings)
+    assert deliverer.deliver(make_alert(source="reuters")) == "muted"
+
+    settings.paused = True
+    store.put_channel(settings)
+    assert deliverer.deliver(make_alert(source="ap")) == "paused"
+
+    assert fake_slack.calls == []
+    assert store.get_delivery("s1", "C1") is None

@@ -276,12 +276,20 @@ class Deliverer:
         self._pace_lock = threading.Lock()
 
     def deliver(self, alert: Alert) -> str:
-        """Deliver one alert; returns "sent", "replied", "duplicate", "disabled" or "failed".
+        """Deliver one alert; returns "sent", "replied", "duplicate", "disabled", "paused",
+        "muted" or "failed".
 
         Raises RetryableDeliveryError when it should be tried again later.
         """
-        if self.store.get_channel(alert.channel).disabled_reason:
+        settings = self.store.get_channel(alert.channel)
+        # Routing checked these when the alert was made; the channel may have changed
+        # since (a queued alert, a click on Mute), and the latest word wins.
+        if settings.disabled_reason:
             return "disabled"
+        if settings.paused:
+            return "paused"
+        if alert.item.source_id in settings.muted_sources:
+            return "muted"
         if alert.kind == "update":
             delivery = self.store.get_delivery(alert.story.id, alert.channel)
             if delivery is None:
