@@ -140,10 +140,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _add_event(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from vigil.events_cli import add_parser
+
+    add_parser(sub)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _add_run,
     _add_classify,
     _add_serve,
+    _add_event,
 ]
 
 
