@@ -177,3 +177,38 @@ def test_an_entry_that_breaks_normalization_is_skipped(monkeypatch: pytest.Monke
     parsed = parse_feed(feedserver.rss("fragile"), RSS, SOURCE)
     assert [i.title for i in parsed.items] == ["fragile item 0", "fragile item 2"]
     assert "1 entries skipped" in parsed.warning
+
+
+# ---------------------------------------------------------------- parsing on worker processes
+
+
+def _tasks(n: int) -> list[tuple[str, parse.ParseTask | None]]:
+    tasks: list[tuple[str, parse.ParseTask | None]] = [
+        (f"feed-{i}", parse.ParseTask(feedserver.rss(f"feed-{i}"), RSS, Source(f"feed-{i}", SOURCE.url)))
+        for i in range(n)
+    ]
+    tasks.append(("not-modified", None))
+    return tasks
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_parse_pool_gives_the_same_items_as_parsing_inline(workers: int) -> None:
+    with parse.ParsePool[str](workers) as pool:
+        assert pool.parallel is (workers > 1)
+        results = dict(pool.parse_stream(_tasks(6)))
+    assert results.pop("not-modified") is None
+    assert sorted(results) == [f"feed-{i}" for i in range(6)]
+    for tag, parsed in results.items():
+        assert parsed is not None and [i.title for i in parsed.items] == [f"{tag} item {n}" for n in range(3)]
+
+
+def test_the_parse_pool_falls_back_inline_without_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # AWS Lambda has no /dev/shm: creating the process pool raises OSError there.
+    def no_semaphores(*args: Any, **kwargs: Any) -> None:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(parse, "ProcessPoolExecutor", no_semaphores)
+    with parse.ParsePool[str](4) as pool:
+        results = dict(pool.parse_stream(_tasks(2)))
+    assert not pool.parallel
+    assert results["feed-1"] is not None and len(results["feed-1"].items) == 3

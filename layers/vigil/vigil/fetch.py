@@ -102,7 +102,7 @@ class FetchOptions:
     max_redirects: int = 5
     retries: int = 2  # extra attempts after the first, for timeouts, resets and 5xx
     backoff: float = 0.5  # seconds before the first retry; doubles each time
-    max_workers: int = 64
+    max_workers: int = 128  # mostly waiting on the network; parsing runs elsewhere
     per_host: int = 2
     # None: read VIGIL_ALLOW_PRIVATE_NETWORKS. Explicit networks are allowed even with
     # the guard on (an intranet feed, or a loopback test server).

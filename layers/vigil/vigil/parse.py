@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
+import multiprocessing
+import os
 import re
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin
 
 import feedparser
 
 from vigil.models import Item, Source
 from vigil.normalize import entry_to_item
+
+log = logging.getLogger("vigil.parse")
+T = TypeVar("T")
 
 MAX_ENTRIES = 500
 PARSE_TIME_LIMIT = 10.0  # seconds of feedparser work for one feed
@@ -200,3 +208,105 @@ def _time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+# ---------------------------------------------------------------- parsing on every core
+
+
+@dataclass(frozen=True, slots=True)
+class ParseTask:
+    body: bytes
+    headers: Mapping[str, str]
+    source: Source
+
+
+class ParsePool(Generic[T]):
+    """Parses feed bodies on worker processes, so a cycle uses every core.
+
+    feedparser is pure Python: threads share one core (the GIL), so parsing is what
+    bounds a large cycle. Where worker processes cannot be created (AWS Lambda has no
+    /dev/shm) or `workers` is 1, parsing runs inline with the same results.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        self._executor: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            self._executor = _start_executor(self.workers)
+
+    @property
+    def parallel(self) -> bool:
+        return self._executor is not None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> ParsePool[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def parse_stream(self, tasks: Iterable[tuple[T, ParseTask | None]]) -> Iterator[tuple[T, ParsedFeed | None]]:
+        """Yield (tag, parsed) as parses finish; a None task (nothing to parse) passes straight through.
+
+        Tasks are consumed as they arrive (e.g. from `Fetcher.fetch_many`), so fetching
+        and parsing overlap.
+        """
+        pending: dict[Future[ParsedFeed], tuple[T, ParseTask]] = {}
+        for tag, task in tasks:
+            if task is None:
+                yield tag, None
+            elif self._executor is None:
+                yield tag, parse_feed(task.body, task.headers, task.source)
+            else:
+                pending[self._submit(task)] = (tag, task)
+            yield from self._collect(pending, block=False)
+        while pending:
+            yield from self._collect(pending, block=True)
+
+    def _submit(self, task: ParseTask) -> Future[ParsedFeed]:
+        assert self._executor is not None
+        try:
+            return self._executor.submit(parse_feed, task.body, dict(task.headers), task.source)
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            log.warning("parse workers unavailable (%s); parsing inline", exc)
+            self._executor = None
+            return _inline(task)
+
+    def _collect(
+        self, pending: dict[Future[ParsedFeed], tuple[T, ParseTask]], *, block: bool
+    ) -> Iterator[tuple[T, ParsedFeed]]:
+        done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        for future in done:
+            tag, task = pending.pop(future)
+            yield tag, self._result(future, task)
+
+    def _result(self, future: Future[ParsedFeed], task: ParseTask) -> ParsedFeed:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            # A worker died (killed for memory, crashed in C code): parse the rest here.
+            log.warning("parse worker died; parsing inline from now on")
+            self._executor = None
+            return ParsedFeed(task.source.id, error="parser process died on this feed")
+        except Exception as exc:  # parse_feed never raises; this guards pickling problems
+            return ParsedFeed(task.source.id, error=f"parser failed: {type(exc).__name__}: {exc}")
+
+
+def _start_executor(workers: int) -> ProcessPoolExecutor | None:
+    # forkserver: workers are forked from a clean single-threaded process, never from
+    # this one, which is running fetch threads (forking those can deadlock on a lock).
+    try:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    except (OSError, ValueError, ImportError, NotImplementedError) as exc:
+        log.info("parsing inline: no worker processes (%s)", exc)
+        return None
+
+
+def _inline(task: ParseTask) -> Future[ParsedFeed]:
+    future: Future[ParsedFeed] = Future()
+    future.set_result(parse_feed(task.body, task.headers, task.source))
+    return future
