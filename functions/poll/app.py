@@ -1,0 +1,68 @@
+"""poll: on the EventBridge schedule, run a cycle or fan due sources out to the fetch queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from vigil import fanout
+from vigil.adapters.dynamo_kv import DynamoKV
+from vigil.adapters.sqs_sink import SqsAlertSink, make_sqs_client, send_bodies
+from vigil.config import load_sources
+from vigil.feeds import HttpFeedReader
+from vigil.models import Source
+from vigil.observability import count, logger, metrics, record_cycle, tracer
+from vigil.pipeline import CycleReport, run_cycle
+from vigil.settings import load_settings
+from vigil.store import Store, now_utc
+from vigil.topics import load_topics
+
+SETTINGS = load_settings(["TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "ALERT_QUEUE_URL", "FETCH_QUEUE_URL"])
+STORE = Store(DynamoKV(SETTINGS.table_name))
+SQS = make_sqs_client()
+SINK = SqsAlertSink(SETTINGS.alert_queue_url, SQS)
+TOPICS = load_topics()
+SOURCES = load_sources()
+# EventBridge may deliver one scheduled event twice; the second would repeat a whole cycle.
+IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3600)
+PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_name)
+
+
+def all_sources() -> list[Source]:
+    shipped = {s.id for s in SOURCES}
+    return [*SOURCES, *(s for s in STORE.custom_sources() if s.id not in shipped)]
+
+
+def run_inline(sources: Sequence[Source]) -> CycleReport:
+    reader = HttpFeedReader()
+    try:
+        return run_cycle(sources, TOPICS, STORE, reader, SINK)
+    finally:
+        reader.close()
+
+
+def send_batches(bodies: list[str]) -> int:
+    return send_bodies(SQS, SETTINGS.fetch_queue_url, bodies)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@idempotent(config=IDEMPOTENCY, persistence_store=PERSISTENCE)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    scheduled = EventBridgeEvent(event)
+    outcome = fanout.poll(all_sources(), STORE, now_utc(), batch_size=SETTINGS.sources_per_batch,
+                          run_inline=run_inline, send_batches=send_batches)
+    if outcome.report is not None:
+        record_cycle(outcome.report)
+    count("FetchBatches", outcome.batches)
+    logger.info("poll done", scheduled_at=scheduled.time, **outcome.as_dict())
+    return outcome.as_dict()

@@ -1,0 +1,91 @@
+"""Typed settings of the Lambda functions, read from the environment once at cold start.
+
+A function names the settings it needs; a missing or malformed one fails the cold
+start with one message naming every problem, never a silent default. Secrets are not
+settings: only the names of their SSM SecureString parameters are, and `secret()`
+reads them through Powertools Parameters with caching.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+
+# Secrets are re-read at most this often, so a rotated token is picked up without a deploy.
+SECRET_MAX_AGE_SECONDS = 300
+
+
+class SettingsError(Exception):
+    """The function's environment is incomplete or malformed (a deployment error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str = ""
+    idempotency_table_name: str = ""
+    alert_queue_url: str = ""
+    fetch_queue_url: str = ""
+    slack_job_queue_url: str = ""
+    slack_token_param: str = ""
+    slack_signing_secret_param: str = ""
+    sources_per_batch: int = 50
+    digest_interval_minutes: int = 60
+    vigil_admins: str = ""
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(p for p in re.split(r"[\s,]+", self.vigil_admins) if p)
+
+
+def env_name(field_name: str) -> str:
+    return field_name.upper()
+
+
+def load_settings(required: Iterable[str], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment; `required` are env names (e.g. "TABLE_NAME") that must be set."""
+    env = os.environ if environ is None else environ
+    known = {env_name(f.name): f for f in fields(Settings)}
+    problems = [f"unknown setting {name}" for name in required if name not in known]
+    problems += [f"{name} is not set" for name in required if name in known and not env.get(name, "").strip()]
+    values: dict[str, object] = {}
+    for name, f in known.items():
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        if f.type in ("int", int):
+            try:
+                values[f.name] = int(raw)
+            except ValueError:
+                problems.append(f"{name} must be an integer, got {raw!r}")
+        else:
+            values[f.name] = raw
+    settings = Settings(**values)  # type: ignore[arg-type]
+    problems += _validate(settings, set(required))
+    if problems:
+        raise SettingsError("bad configuration: " + "; ".join(problems))
+    return settings
+
+
+def _validate(s: Settings, required: set[str]) -> list[str]:
+    problems: list[str] = []
+    if not 1 <= s.sources_per_batch <= 500:
+        problems.append(f"SOURCES_PER_BATCH must be 1..500, got {s.sources_per_batch}")
+    if not 1 <= s.digest_interval_minutes <= 1440:
+        problems.append(f"DIGEST_INTERVAL_MINUTES must be 1..1440, got {s.digest_interval_minutes}")
+    for name in ("SLACK_TOKEN_PARAM", "SLACK_SIGNING_SECRET_PARAM"):
+        value = getattr(s, name.lower())
+        if name in required and value and not value.startswith("/"):
+            problems.append(f"{name} must be an SSM parameter name starting with '/', got {value!r}")
+    return problems
+
+
+def secret(parameter_name: str) -> str:
+    """A SecureString parameter's value, decrypted and cached for SECRET_MAX_AGE_SECONDS."""
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_parameter(parameter_name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(f"SSM parameter {parameter_name} is empty")
+    return value.strip()

@@ -1,0 +1,301 @@
+"""Every file in events/ through its handler, under moto (DynamoDB, SQS, SSM) and the fake Slack."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+from vigil.codec import alert_from_dict
+from vigil.events_cli import TEST_SIGNING_SECRET, signed_headers
+from vigil.fanout import encode_batch
+from vigil.models import ChannelSettings, Source, SourceState, Subscription
+from vigil.store import now_utc
+
+from tests.aws_stack import EVENTS
+from tests.fakeslack import slack_error
+from tests.handlers.conftest import LambdaContext, Stack, load_event
+
+CHANNEL = "C0TESTCHAN"
+TOPICS = ("russia-china-military", "taiwan", "sanctions")
+Load = Callable[[str], ModuleType]
+
+
+def subscribe_all(stack: Stack, channel: str = CHANNEL) -> None:
+    for topic in TOPICS:
+        stack.store.put_subscription(Subscription(channel, topic, created_at=now_utc() - timedelta(days=30)))
+
+
+def known_sources(stack: Stack, sources: list[Source]) -> None:
+    """Mark sources as polled before, so their (old, fictional) items are not backlog."""
+    for s in sources:
+        stack.store.put_source_state(SourceState(s.id, first_polled=now_utc() - timedelta(days=1)))
+
+
+def test_every_event_file_is_exercised() -> None:
+    covered = {"poll-schedule.json", "fetch-batch.json", "notify-alerts.json", "digest-schedule.json",
+               "slack-command.json", "slack-interaction.json", "slack-job.json", "env.json"}
+    assert {p.name for p in EVENTS.glob("*.json")} == covered
+
+
+# ---------------------------------------------------------------- poll and fetch
+
+
+def test_poll_records_items_and_queues_alerts(
+    stack: Stack, handler: Load, context: LambdaContext, demo_sources: list[Source]
+) -> None:
+    app = handler("poll")
+    app.SOURCES = demo_sources
+    known_sources(stack, demo_sources)
+    subscribe_all(stack)
+
+    result = app.lambda_handler(load_event("poll-schedule.json"), context)
+
+    cycle = result["cycle"]
+    assert result["batches"] == 0
+    assert cycle["sources_ok"] == len(demo_sources)
+    assert cycle["items_new"] > 0
+    alerts = [alert_from_dict(m) for m in stack.messages(stack.alert_queue)]
+    assert len(alerts) == cycle["alerts"] > 0
+    assert {a.channel for a in alerts} == {CHANNEL}
+    assert stack.store.unseen(a.item.key for a in alerts) == set()
+    assert len(stack.store.cycles()) == 1
+
+
+def test_repeated_schedule_event_runs_one_cycle(
+    stack: Stack, handler: Load, context: LambdaContext, demo_sources: list[Source]
+) -> None:
+    app = handler("poll")
+    app.SOURCES = demo_sources
+    event = load_event("poll-schedule.json")
+    first = app.lambda_handler(event, context)
+    second = app.lambda_handler(event, context)
+    assert first == second
+    assert len(stack.store.cycles(limit=5)) == 1
+
+
+def test_poll_fans_out_batches_when_sources_exceed_one_invocation(
+    stack: Stack, handler: Load, context: LambdaContext, demo_sources: list[Source]
+) -> None:
+    app = handler("poll")
+    app.SOURCES = demo_sources
+    app.SETTINGS = dataclasses.replace(app.SETTINGS, sources_per_batch=4)
+
+    result = app.lambda_handler(load_event("poll-schedule.json"), context)
+
+    assert (result["due"], result["batches"]) == (len(demo_sources), 2)
+    batches = stack.messages(stack.fetch_queue)
+    assert sorted(len(b["sources"]) for b in batches) == [2, 4]
+    assert stack.store.cycles() == []  # nothing fetched here: the fetch workers do it
+
+
+def test_fetch_runs_the_cycle_on_its_batch(
+    stack: Stack, handler: Load, context: LambdaContext, demo_sources: list[Source]
+) -> None:
+    app = handler("fetch")
+    known_sources(stack, demo_sources)
+    subscribe_all(stack)
+    event = load_event("fetch-batch.json")
+    event["Records"][0]["body"] = encode_batch(demo_sources[:3], now_utc())
+
+    result = app.lambda_handler(event, context)
+
+    assert result == {"batchItemFailures": []}
+    assert {s.source_id for s in stack.store.source_states() if s.last_attempt} == {s.id for s in demo_sources[:3]}
+    assert stack.messages(stack.alert_queue)
+
+
+def test_fetch_reports_a_malformed_batch_and_processes_the_rest(
+    stack: Stack, handler: Load, context: LambdaContext, demo_sources: list[Source]
+) -> None:
+    app = handler("fetch")
+    event = load_event("fetch-batch.json")
+    good = dict(event["Records"][0], body=encode_batch(demo_sources[:1], now_utc()))
+    bad = dict(event["Records"][0], messageId="bad-1", body="not json")
+    event["Records"] = [bad, good]
+
+    result = app.lambda_handler(event, context)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "bad-1"}]}
+    assert stack.store.get_source_state(demo_sources[0].id) is not None
+
+
+# ---------------------------------------------------------------- notify
+
+
+def test_notify_posts_each_alert_once(stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any) -> None:
+    app = handler("notify")
+    app.deliverer().interval = 0  # no pacing wait between the two posts in this test
+    event = load_event("notify-alerts.json")
+
+    assert app.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert len(fake_slack.top_level(CHANNEL)) == 2
+    assert fake_slack.calls[0].headers.get("authorization") == "Bearer xoxb-test-token"
+
+    # SQS redelivers the same batch: nothing is posted twice.
+    assert app.lambda_handler(event, context) == {"batchItemFailures": []}
+    assert len(fake_slack.top_level(CHANNEL)) == 2
+    assert stack.store.get_delivery("sample-story-1", CHANNEL).status == "sent"
+
+
+def test_notify_reports_the_alert_slack_refused(
+    stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
+) -> None:
+    app = handler("notify")
+    app.deliverer().interval = 0  # no pacing wait between the two posts in this test
+    fake_slack.script("chat.postMessage", slack_error("internal_error"))
+    event = load_event("notify-alerts.json")
+
+    result = app.lambda_handler(event, context)
+
+    first_id = event["Records"][0]["messageId"]
+    assert result == {"batchItemFailures": [{"itemIdentifier": first_id}]}
+    assert len(fake_slack.top_level(CHANNEL)) == 1
+    # The failed alert left no claim behind, so the SQS retry can post it.
+    assert stack.store.get_delivery("sample-story-1", CHANNEL) is None
+
+
+# ---------------------------------------------------------------- digest
+
+
+def test_digest_posts_one_message_for_a_due_channel(
+    stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
+) -> None:
+    app = handler("digest")
+    stack.store.put_channel(ChannelSettings(CHANNEL, digest="hourly"))
+    for record in load_event("notify-alerts.json")["Records"]:
+        alert = alert_from_dict(json.loads(record["body"]))
+        stack.store.queue_digest(CHANNEL, alert.story, alert.story.topics[0])
+
+    result = app.lambda_handler(load_event("digest-schedule.json"), context)
+
+    assert result.get("sent") == 1
+    assert len(fake_slack.top_level(CHANNEL)) == 1
+    assert stack.store.take_digest(CHANNEL) == []
+
+
+# ---------------------------------------------------------------- slack
+
+
+def at_event_time(app: ModuleType, event: dict[str, Any]) -> None:
+    """Pin the verifier's clock to the event's signing time (the committed files are old)."""
+    deps = app.deps()
+    signed_at = int(event["headers"]["x-slack-request-timestamp"])
+    deps.clock = lambda: signed_at + 5
+    deps._verifier = None
+
+
+def test_slash_command_subscribes_the_channel(stack: Stack, handler: Load, context: LambdaContext) -> None:
+    app = handler("slack")
+    event = load_event("slack-command.json")
+    at_event_time(app, event)
+
+    result = app.lambda_handler(event, context)
+
+    assert result["statusCode"] == 200
+    assert [(s.channel, s.topic) for s in stack.store.subscriptions(CHANNEL)] == [(CHANNEL, "taiwan")]
+
+
+def test_forged_slash_command_is_rejected_without_side_effects(
+    stack: Stack, handler: Load, context: LambdaContext
+) -> None:
+    app = handler("slack")
+    event = load_event("slack-command.json")
+    at_event_time(app, event)
+    event["headers"]["x-slack-signature"] = "v0=" + "0" * 64
+
+    result = app.lambda_handler(event, context)
+
+    assert result["statusCode"] == 401
+    assert stack.store.subscriptions() == []
+
+
+def test_stale_signed_command_is_rejected(stack: Stack, handler: Load, context: LambdaContext) -> None:
+    app = handler("slack")
+    result = app.lambda_handler(load_event("slack-command.json"), context)  # signed in 2023
+    assert result["statusCode"] == 401
+    assert stack.store.subscriptions() == []
+
+
+def test_freshly_signed_plain_body_is_accepted(stack: Stack, handler: Load, context: LambdaContext) -> None:
+    app = handler("slack")
+    event = load_event("slack-command.json")
+    body = base64.b64decode(event["body"]).decode()
+    event.update(body=body, isBase64Encoded=False)
+    event["headers"].update(signed_headers(TEST_SIGNING_SECRET, body))
+    assert app.lambda_handler(event, context)["statusCode"] == 200
+
+
+def test_button_click_records_feedback_and_defers_the_update(
+    stack: Stack, handler: Load, context: LambdaContext
+) -> None:
+    app = handler("slack")
+    event = load_event("slack-interaction.json")
+    at_event_time(app, event)
+
+    result = app.lambda_handler(event, context)
+
+    assert result["statusCode"] == 200
+    [feedback] = stack.store.feedback(CHANNEL)
+    assert (feedback["verdict"], feedback["story_id"]) == ("relevant", "sample-story-1")
+    [job] = stack.messages(stack.job_queue)
+    assert job["kind"] == "respond"
+    assert job["url"].startswith("https://hooks.slack.com/")
+
+
+def test_deferred_command_answers_through_response_url(
+    stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
+) -> None:
+    app = handler("slack")
+    event = load_event("slack-job.json")
+    job = json.loads(event["Records"][0]["body"])
+    job["form"]["response_url"] = f"{fake_slack.base_url}/response/abc"
+    event["Records"][0]["body"] = json.dumps(job)
+
+    assert app.lambda_handler(event, context) == {"batchItemFailures": []}
+
+    [reply] = fake_slack.calls_to("response_url:/response/abc")
+    assert reply.body.get("text")
+
+
+def test_slow_command_is_deferred_to_the_job_queue(stack: Stack, handler: Load, context: LambdaContext) -> None:
+    app = handler("slack")
+    event = load_event("slack-command.json")
+    form = dict(parse_qsl(base64.b64decode(event["body"]).decode(), keep_blank_values=True))
+    body = urlencode({**form, "text": "status"})
+    event.update(body=body, isBase64Encoded=False)
+    event["headers"].update(signed_headers(TEST_SIGNING_SECRET, body))
+
+    result = app.lambda_handler(event, context)
+
+    assert result["statusCode"] == 200
+    [job] = stack.messages(stack.job_queue)
+    assert (job["kind"], job["form"]["text"]) == ("command", "status")
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_missing_setting_fails_the_cold_start(
+    stack: Stack, handler: Load, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vigil.settings import SettingsError
+
+    monkeypatch.delenv("ALERT_QUEUE_URL")
+    with pytest.raises(SettingsError, match="ALERT_QUEUE_URL is not set"):
+        handler("poll")
+
+
+def test_latency_is_measured_from_publication() -> None:
+    from vigil.observability import metrics, record_latency
+
+    published = datetime(2025, 3, 1, 7, 55, tzinfo=UTC)
+    record_latency(published, now=published + timedelta(seconds=90))
+    assert metrics.metric_set["DeliveryLatency"]["Value"] == [90.0]
+    metrics.clear_metrics()
