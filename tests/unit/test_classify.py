@@ -1,0 +1,170 @@
+"""The default topics on sentences written for these tests (never copied from the data sets)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from vigil.classify import Classifier, classify_jsonl
+from vigil.config import ConfigError
+from vigil.models import Severity
+from vigil.topics import load_topics
+
+RCM, SANCTIONS, TAIWAN = "russia-china-military", "sanctions", "taiwan"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(load_topics())
+
+
+def topics_of(classifier: Classifier, title: str, summary: str = "") -> set[str]:
+    return {m.topic for m in classifier.classify(title, summary)}
+
+
+# Each case: title, summary, expected topics. Written from the topic definitions.
+CASES = [
+    # russia-china-military
+    ("Chinese and Russian warships begin joint drills in the Sea of Okhotsk", "", {RCM}),
+    ("Moscow and Beijing fly nuclear-capable bombers on a joint patrol over the Pacific", "", {RCM}),
+    ("Kremlin says defence ties with China are not aimed at third countries",
+     "Russia's military cooperation with Beijing is open, the spokesman said.", {RCM}),
+    ("Beijing's defence minister holds talks with his Russian counterpart", "", {RCM}),
+    ("Report: Chinese firms ship drone engines to Russian arms makers", "", {RCM}),
+    ("Россия и Китай провели совместное патрулирование бомбардировщиками", "", {RCM}),
+    ("中俄海军举行联合演习", "", {RCM}),
+    # not russia-china-military
+    ("Russia and China sign a gas supply deal", "The pipeline will carry 50 bcm a year.", set()),
+    ("Putin watches a military parade in Beijing with Xi", "Leaders praised their friendship.", set()),
+    ("Russia tests a new intercontinental missile", "The launch took place in the north.", set()),
+    ("Chinese tourists flock to Moscow", "Visa-free travel boosted numbers.", set()),
+    # taiwan
+    ("PLA aircraft cross the Taiwan Strait median line", "", {TAIWAN}),
+    ("Taiwan holds annual Han Kuang exercises", "", {TAIWAN}),
+    ("Washington approves a missile sale to Taipei", "", {TAIWAN}),
+    ("Taiwanese voters head to the polls in a recall vote", "", {TAIWAN}),
+    ("Taiwan loses a diplomatic ally to Beijing", "", {TAIWAN}),
+    ("解放军在台湾周边举行演习", "", {TAIWAN}),
+    # not taiwan
+    ("Strong earthquake shakes eastern Taiwan", "Buildings swayed in Taipei; no military damage.", set()),
+    ("Taiwan chipmaker reports record quarterly revenue", "", set()),
+    ("Typhoon forces Taiwan to close schools", "", set()),
+    # sanctions
+    ("EU adopts its next sanctions package against Russia", "", {SANCTIONS}),
+    ("UK designates more shadow fleet tankers carrying Russian oil", "", {SANCTIONS}),
+    ("Commerce adds Chinese chip firms to the Entity List", "", {SANCTIONS}),
+    ("Beijing tightens export controls on rare earth processing technology",
+     "China's commerce ministry announced licences will be required.", {SANCTIONS}),
+    ("Treasury targets Hong Kong front companies that helped Moscow evade sanctions", "", {SANCTIONS}),
+    ("ЕС утвердил новый пакет санкций против России", "", {SANCTIONS}),
+    ("中国商务部宣布对美国企业实施出口管制", "", {SANCTIONS}),
+    # not sanctions
+    ("US lifts sanctions on Syria's central bank", "", set()),
+    ("Washington expands sanctions on Iran's oil exports", "", set()),
+    ("EU imposes anti-dumping duties on steel from Vietnam", "", set()),
+    # two topics
+    ("China sanctions US arms makers over weapons sales to Taiwan", "", {SANCTIONS, TAIWAN}),
+    ("US sanctions Chinese companies supplying components for Russia's war machine", "", {RCM, SANCTIONS}),
+]
+
+
+@pytest.mark.parametrize(("title", "summary", "expected"), CASES, ids=[c[0][:40] for c in CASES])
+def test_default_topics(classifier: Classifier, title: str, summary: str, expected: set[str]) -> None:
+    assert topics_of(classifier, title, summary) == expected
+
+
+def test_results_are_sorted_by_topic_id_with_scores_in_range(classifier: Classifier) -> None:
+    matches = classifier.classify("China sanctions US arms makers over weapons sales to Taiwan")
+    assert [m.topic for m in matches] == sorted(m.topic for m in matches)
+    assert all(0.5 <= m.score <= 1.0 for m in matches)
+
+
+def test_evidence_names_the_phrases_that_matched(classifier: Classifier) -> None:
+    (match,) = classifier.classify("Commerce adds Chinese chip firms to the Entity List")
+    assert "entity list" in match.evidence
+    assert "chinese" in match.evidence
+
+
+def test_severity_urgent_for_a_blockade_drill(classifier: Classifier) -> None:
+    (match,) = classifier.classify("PLA rehearses a blockade of Taiwan in live-fire drills")
+    assert match.severity is Severity.URGENT
+
+
+def test_severity_notable_and_routine(classifier: Classifier) -> None:
+    (notable,) = classifier.classify("Taiwan reports Chinese warships near its coast")
+    assert notable.severity is Severity.NOTABLE
+    (routine,) = classifier.classify("Taiwan's opposition party picks a new chairwoman", "The KMT vote was close.")
+    assert routine.severity is Severity.ROUTINE
+
+
+def test_scores_cover_every_topic_and_agree_with_classify(classifier: Classifier) -> None:
+    title = "Russia and China hold talks on trade"
+    scores = classifier.scores(title)
+    assert set(scores) == {RCM, SANCTIONS, TAIWAN}
+    applied = {m.topic for m in classifier.classify(title)}
+    assert {t for t, s in scores.items() if s >= 0.5} == applied
+    assert 0 < scores[RCM] < 0.5  # a near miss scores above an unrelated topic
+    assert scores[TAIWAN] < scores[RCM]
+
+
+def test_language_hint_does_not_change_the_result(classifier: Classifier) -> None:
+    title = "Россия и Китай начали совместные военные учения"
+    assert classifier.classify(title, lang="ru") == classifier.classify(title, lang=None)
+
+
+# --- vigil classify (JSON Lines) ----------------------------------------------------
+
+
+def test_classify_jsonl_adds_topics_scores_and_evidence(classifier: Classifier) -> None:
+    line = json.dumps({"title": "Taiwan reports PLA drills", "summary": "", "url": "https://x.test/1"})
+    out = io.StringIO()
+    assert classify_jsonl(io.StringIO(line + "\n"), out, classifier) == 0
+    record = json.loads(out.getvalue())
+    assert record["url"] == "https://x.test/1"
+    assert record["topics"] == [TAIWAN]
+    assert set(record["scores"]) == {RCM, SANCTIONS, TAIWAN}
+    assert record["evidence"] == {TAIWAN: ["taiwan", "pla", "drills"]}
+
+
+def test_bad_lines_are_reported_with_line_numbers_and_skipped(classifier: Classifier) -> None:
+    good = json.dumps({"title": "Kinmen coast guard turns back Chinese ships"})
+    lines = "\n".join([good, "{not json", '["a list"]', json.dumps({"title": 5}), good]) + "\n"
+    out, err = io.StringIO(), io.StringIO()
+    assert classify_jsonl(io.StringIO(lines), out, classifier, err) == 3
+    assert len(out.getvalue().splitlines()) == 2
+    messages = err.getvalue().splitlines()
+    assert [m.split(":")[1].strip() for m in messages] == ["line 2", "line 3", "line 4"]
+
+
+# --- topics files -------------------------------------------------------------------
+
+
+def test_default_topics_are_the_three_stable_ids() -> None:
+    topics = load_topics()
+    assert [t.id for t in topics] == [RCM, TAIWAN, SANCTIONS]
+    assert all(t.description and t.urgent and t.notable for t in topics)
+    assert all("@" not in t.query for t in topics)  # term lists are expanded
+
+
+def test_bad_query_in_a_topics_file_is_a_one_line_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text('[[topics]]\nid = "x"\nname = "X"\nquery = "taiwan AND (drills"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_topics(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message and "missing ')'" in message and "position 12" in message
+
+
+def test_unknown_term_list_in_a_topics_file(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text('[terms]\nru = "russia"\n[[topics]]\nid = "x"\nquery = "@ru AND @cn"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown term list @cn"):
+        load_topics(path)
+
+
+def test_missing_topics_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_topics(tmp_path / "nope.toml")

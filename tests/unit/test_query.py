@@ -1,0 +1,234 @@
+"""The topic query language: precedence, phrases, NEAR, wildcards, scripts, errors."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vigil.query import And, Leaf, Near, Not, Or, Query, QueryError, expand, parse
+
+
+def matches(query: str, text: str, summary: str = "") -> bool:
+    return Query(query).matches(text, summary)
+
+
+def evidence(query: str, text: str, summary: str = "") -> tuple[str, ...] | None:
+    found = Query(query).match(text, summary)
+    return None if found is None else found.evidence
+
+
+# --- precedence ------------------------------------------------------------------
+
+
+def test_and_binds_tighter_than_or() -> None:
+    tree = parse("a OR b AND c")
+    assert isinstance(tree, Or)
+    assert isinstance(tree.children[1], And)
+
+
+def test_not_binds_tighter_than_and() -> None:
+    tree = parse("a AND NOT b")
+    assert isinstance(tree, And)
+    assert isinstance(tree.children[1], Not)
+
+
+def test_near_binds_tighter_than_and() -> None:
+    tree = parse("a AND b NEAR/2 c")
+    assert isinstance(tree, And)
+    assert isinstance(tree.children[1], Near)
+
+
+def test_adjacent_terms_are_an_implicit_and() -> None:
+    assert parse("navy drills") == parse("navy AND drills")
+
+
+def test_parentheses_override_precedence() -> None:
+    assert matches("(tanks OR ships) AND navy", "the navy sends ships")
+    assert not matches("tanks OR ships AND navy", "ships leave port")
+    assert matches("tanks OR ships AND navy", "tanks roll")
+
+
+def test_lowercase_operator_words_are_ordinary_terms() -> None:
+    assert matches("salt and pepper", "salt and pepper")
+    assert not matches("salt and pepper", "salt or pepper")
+
+
+# --- terms and phrases -----------------------------------------------------------
+
+
+def test_terms_match_whole_words_case_insensitively() -> None:
+    assert matches("PLA", "The pla said on Monday")
+    assert not matches("pla", "a new plan for the plaza")
+
+
+def test_phrase_needs_the_words_in_order() -> None:
+    assert matches('"entity list"', "added to the Entity List")
+    assert not matches('"entity list"', "the list of every entity")
+
+
+def test_phrase_ignores_punctuation_between_words() -> None:
+    assert matches('"lai ching-te"', "President Lai Ching te spoke")
+    assert matches('"cross strait"', "cross-strait ties")
+
+
+def test_curly_quotes_in_queries_and_text_are_folded() -> None:
+    assert matches("“shadow fleet”", "Britain targets Russia’s ‘shadow fleet’")
+
+
+def test_prefix_wildcard_matches_word_starts() -> None:
+    assert evidence("sanction*", "Washington sanctioned three firms") == ("sanctioned",)
+    assert not matches("sanction*", "a sanatorium")
+
+
+def test_wildcard_inside_a_phrase() -> None:
+    assert matches('"export control*"', "new export controlling rules")
+
+
+def test_russian_terms_match_inflected_forms_with_a_prefix() -> None:
+    assert matches("санкци* AND росси*", "ЕС готовит новый пакет санкций против России")
+
+
+def test_yo_and_ye_are_the_same_letter() -> None:
+    assert matches("учеба", "Учёба офицеров")
+
+
+def test_chinese_terms_match_inside_text_without_spaces() -> None:
+    assert evidence("解放军 AND 台湾", "解放军今日在台湾以东海域进行演练") == ("解放军", "台湾")
+
+
+def test_traditional_chinese_matches_simplified_terms() -> None:
+    assert matches("台湾海峡", "共軍機艦持續在台灣海峽活動")
+
+
+def test_chinese_terms_next_to_latin_words() -> None:
+    assert matches("制裁", "US制裁Huawei")
+
+
+# --- NEAR ------------------------------------------------------------------------
+
+
+def test_near_matches_within_the_distance_in_either_order() -> None:
+    assert matches("russia NEAR/3 china", "Russia and China hold talks")
+    assert matches("russia NEAR/3 china", "China and Russia hold talks")
+
+
+def test_near_fails_beyond_the_distance() -> None:
+    assert not matches("russia NEAR/2 china", "Russia said on Monday that China was fine")
+
+
+def test_near_does_not_reach_from_title_into_summary() -> None:
+    assert not matches("drills NEAR/5 taiwan", "Navy holds drills", "Taiwan watches closely")
+    assert matches("drills AND taiwan", "Navy holds drills", "Taiwan watches closely")
+
+
+def test_near_with_or_groups_and_phrases() -> None:
+    q = '(bomber* OR warship*) NEAR/4 ("joint patrol" OR patrol*)'
+    assert evidence(q, "Bombers flew a joint patrol near Japan") == ("bombers", "joint patrol", "patrol")
+
+
+def test_near_evidence_is_the_pair_that_was_close() -> None:
+    found = evidence("sanctions NEAR/2 new", "New sanctions today. Old news repeated sanctions")
+    assert found == ("new", "sanctions")
+
+
+# --- evidence --------------------------------------------------------------------
+
+
+def test_evidence_lists_only_what_matched_in_order_of_appearance() -> None:
+    found = evidence("(drills OR exercise) AND taiwan AND NOT earthquake", "Taiwan drills begin")
+    assert found == ("taiwan", "drills")
+
+
+def test_no_match_gives_none() -> None:
+    assert evidence("taiwan AND NOT earthquake", "Taiwan earthquake") is None
+
+
+# --- term lists ------------------------------------------------------------------
+
+
+def test_named_term_lists_expand_in_parentheses() -> None:
+    defs = {"ru": "russia OR moscow", "cn": "china OR beijing"}
+    assert expand("@ru NEAR/3 @cn", defs) == "(russia OR moscow) NEAR/3 (china OR beijing)"
+    assert Query("@ru AND @cn", defs).matches("Moscow and Beijing agree")
+
+
+def test_term_list_that_refers_to_itself_is_an_error() -> None:
+    with pytest.raises(QueryError, match="refers to itself"):
+        expand("@a", {"a": "x OR @a"})
+
+
+# --- errors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "problem"),
+    [
+        ("", 0, "empty query"),
+        ("taiwan AND", 10, "ends too early"),
+        ("(taiwan OR strait", 0, "missing ')'"),
+        ("taiwan)", 6, "unexpected ')'"),
+        ('"shadow fleet', 0, "unterminated phrase"),
+        ("a NEAR/x b", 2, "NEAR needs a distance"),
+        ("a NEAR b", 2, "NEAR needs a distance"),
+        ("(a AND b) NEAR/3 c", 10, "NEAR works on terms"),
+        ("sanc*tions", 0, "only allowed at the end"),
+        ("s*", 0, "at least 2 letters"),
+        ("台湾*", 0, "need no '*'"),
+        ("OR taiwan", 0, "expected a term"),
+        ("a AND ()", 6, "empty parentheses"),
+        ("@missing", 0, "unknown term list"),
+        ("---", 0, "no letters or digits"),
+    ],
+)
+def test_malformed_query_points_at_the_problem(query: str, position: int, problem: str) -> None:
+    with pytest.raises(QueryError) as info:
+        parse(query)
+    err = info.value
+    assert problem in err.problem
+    assert err.position == position
+    caret_line = str(err).splitlines()[-1]
+    assert caret_line == "  " + " " * position + "^"
+    assert "\n" not in err.brief
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    with pytest.raises(QueryError, match="nested deeper"):
+        parse("(" * 500 + "a" + ")" * 500)
+
+
+def test_leaf_keeps_what_the_user_wrote() -> None:
+    assert parse('"Lai Ching-te"') == Leaf((("lai", False), ("ching", False), ("te", False)), "Lai Ching-te")
+
+
+# --- properties ------------------------------------------------------------------
+
+_QUERY_ALPHABET = st.sampled_from(
+    ["a", "b", "Тайвань", "台湾", "*", '"', "(", ")", " ", "AND", "OR", "NOT", "NEAR/2", "NEAR/", "@x", "-", "'"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parser_raises_only_query_error_on_arbitrary_text(source: str) -> None:
+    with contextlib.suppress(QueryError):
+        parse(source)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_QUERY_ALPHABET, max_size=20).map(" ".join), st.text(max_size=200))
+def test_valid_queries_match_arbitrary_text_without_crashing(source: str, text: str) -> None:
+    try:
+        query = Query(source, {"x": "b OR 台湾"})
+    except QueryError:
+        return
+    found = query.match(text, text)
+    assert found is None or all(isinstance(e, str) and e for e in found.evidence)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["navy", "drills", "taiwan", "и", "台湾", "x"]), min_size=1, max_size=12))
+def test_or_of_terms_matches_exactly_when_one_term_occurs(words: list[str]) -> None:
+    text = " ".join(words)
+    assert matches("taiwan OR 台湾", text) == ("taiwan" in words or "台湾" in words)
