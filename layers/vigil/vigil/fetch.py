@@ -541,7 +541,9 @@ class _HostScheduler:
         self.per_host = max(1, fetcher.options.per_host)
         self.waiting: dict[str, deque[FetchJob]] = {}
         self.running: dict[str, int] = {}
-        self.lock = threading.Lock()
+        # Reentrant: add_done_callback runs the callback at once, in this thread, when the
+        # job already finished (an instant SSRF refusal), while _start_ready holds the lock.
+        self.lock = threading.RLock()
         self.done: queue.SimpleQueue[FetchResult] = queue.SimpleQueue()
 
     def run(self) -> Iterator[FetchResult]:
