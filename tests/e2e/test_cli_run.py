@@ -43,7 +43,8 @@ FEEDS = {
         ("PLA aircraft cross Taiwan Strait median line as Taipei reports ADIZ incursions",
          "https://strait.example/b1", "Taiwan's defence ministry tracked 30 military aircraft."),
     ]),
-    "/broken.xml": b"<rss><channel><title>oops</title><item><title>unterminated",
+    "/malformed.xml": b"<rss><channel><title>oops</title><item><title>Unterminated item about nothing",
+    "/page.html": b"<!DOCTYPE html><html><head><title>Welcome</title></head><body>Not a feed</body></html>",
 }
 
 
@@ -119,15 +120,18 @@ def test_run_alerts_once_per_story_and_never_repeats(tmp_path: Path, feed_server
 
 def test_failing_sources_are_reported_and_the_others_still_alert(tmp_path: Path, feed_server: str) -> None:
     extra = (
-        f'\n[[sources]]\nid = "broken"\nurl = "{feed_server}/broken.xml"\n'
+        f'\n[[sources]]\nid = "malformed"\nurl = "{feed_server}/malformed.xml"\n'
+        f'\n[[sources]]\nid = "page"\nurl = "{feed_server}/page.html"\n'
         f'\n[[sources]]\nid = "missing"\nurl = "{feed_server}/nope.xml"\n'
     )
     sources, outbox = _sources(tmp_path, feed_server, extra), tmp_path / "out.jsonl"
     result = _vigil("run", "--sources", str(sources), "--state", str(tmp_path / "s.db"),
                     "--outbox", str(outbox), "--channel", "C1")
     assert result.returncode == 0, result.stderr
-    assert "source missing failed" in result.stderr and "404" in result.stderr
-    assert "failed: 2" in result.stdout.replace("2 failed", "failed: 2")
+    assert "source missing failed: HTTP 404" in result.stderr
+    assert "source page failed" in result.stderr
+    assert "source malformed warning" in result.stderr, "a best-effort parse says what was wrong"
+    assert "sources: 3 ok, 2 failed" in result.stdout
     assert len(_outbox(outbox)) == 2
 
 

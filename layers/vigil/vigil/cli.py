@@ -8,9 +8,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vigil.config import ConfigError
+from vigil.pipeline import CycleReport
 from vigil.store import StoreError
+
+if TYPE_CHECKING:
+    from vigil.fetch import FetchResult
+    from vigil.models import Source
 
 DEFAULT_STATE = Path(".vigil") / "state.db"
 DEFAULT_OUTBOX = Path(".vigil") / "outbox.jsonl"
@@ -22,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=os.environ.get("VIGIL_LOG_LEVEL", "WARNING").upper(),
+        level=os.environ.get("VIGIL_LOG_LEVEL", "ERROR").upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
     handler: Handler | None = getattr(args, "handler", None)
@@ -83,10 +89,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         sources_file=args.sources, topics_file=args.topics, state=args.state,
         outbox=Path(args.outbox), channels=tuple(args.channel), preview=not args.quiet,
     )
-    for source_id, error in report.failures:
-        print(f"source {source_id} failed: {error}", file=sys.stderr)
+    print_problems(report)
     print(report.summary_line())
     return 0
+
+
+def print_problems(report: CycleReport) -> None:
+    for source_id, error in report.failures:
+        print(f"source {source_id} failed: {error}", file=sys.stderr)
+    for source_id, warning in report.warnings:
+        print(f"source {source_id} warning: {warning}", file=sys.stderr)
+    for source_id in report.long_failing:
+        print(f"source {source_id} has been failing for hours: check it with `vigil sources check`",
+              file=sys.stderr)
 
 
 # ---------------------------------------------------------------- classify
@@ -146,11 +161,71 @@ def _add_event(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_parser(sub)
 
 
+# ---------------------------------------------------------------- sources
+
+
+def _add_sources(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("sources", help="check the configured sources",
+                       description="Inspect the configured feed sources.")
+    actions = p.add_subparsers(title="actions", metavar="ACTION")
+    check = actions.add_parser(
+        "check", help="fetch every source once and print a table",
+        description="Fetch and parse every source once, ignoring stored state, and print id, HTTP status, "
+        "items, latency and problem. Exit status 1 when any source fails.",
+    )
+    check.add_argument("--sources", metavar="FILE", help="sources TOML (default: the shipped list)")
+    check.set_defaults(handler=cmd_sources_check)
+    p.set_defaults(handler=lambda _args: (p.print_help(), 2)[1])
+
+
+def cmd_sources_check(args: argparse.Namespace) -> int:
+    from vigil.config import load_sources
+    from vigil.fetch import Fetcher, FetchJob
+
+    sources = load_sources(args.sources)
+    by_id = {s.id: s for s in sources}
+    checked: dict[str, tuple[list[str], bool]] = {}
+    fetcher = Fetcher()
+    try:
+        for result in fetcher.fetch_many([FetchJob(s.id, s.url) for s in sources]):
+            checked[result.source_id] = _check_row(result, by_id[result.source_id])
+    finally:
+        fetcher.close()
+    rows = [checked[s.id] for s in by_id.values()]
+    print(_table(["id", "status", "items", "latency ms", "problem"], [row for row, _ in rows]))
+    failing = sum(1 for _, ok in rows if not ok)
+    print(f"{len(rows) - failing} ok, {failing} failing")
+    return 1 if failing else 0
+
+
+def _check_row(result: FetchResult, source: Source) -> tuple[list[str], bool]:
+    from vigil.parse import parse_feed
+
+    items, problem = "-", result.error
+    if result.ok and result.body is not None:
+        parsed = parse_feed(result.body, result.headers, source)
+        items, problem = str(len(parsed.items)), parsed.error or parsed.warning
+        ok = parsed.ok
+    else:
+        ok = result.ok
+    status = str(result.status) if result.status else "-"
+    return [source.id, status, items, f"{result.elapsed * 1000:.0f}", problem], ok
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    # The last column (the problem) is free text and left unpadded.
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = ["  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+             for r in [header, *rows]]
+    return "\n".join(lines)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _add_run,
     _add_classify,
     _add_serve,
     _add_event,
+    _add_sources,
 ]
 
 

@@ -44,4 +44,5 @@ def outcome_of(source: Source, result: FetchResult) -> FeedOutcome:
     parsed = parse_feed(result.body, result.headers, source)
     outcome.items = parsed.items
     outcome.error = parsed.error
+    outcome.warning = parsed.warning
     return outcome

@@ -39,6 +39,8 @@ class FeedOutcome:
     items: list[Item] | None  # None: not modified (304) or failed
     status: int = 0
     error: str = ""
+    # A best-effort parse of a malformed feed: items came through, but say what was wrong.
+    warning: str = ""
     etag: str = ""
     modified: str = ""
     retry_after: float | None = None
@@ -77,6 +79,7 @@ class CycleReport:
     alerts: int = 0
     digest_queued: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     long_failing: list[str] = field(default_factory=list)
 
     def summary_line(self) -> str:
@@ -96,7 +99,8 @@ class CycleReport:
             "sources_skipped": self.sources_skipped, "items_fetched": self.items_fetched,
             "items_new": self.items_new, "items_matched": self.items_matched,
             "alerts": self.alerts, "digest_queued": self.digest_queued,
-            "failures": [list(f) for f in self.failures], "long_failing": self.long_failing,
+            "failures": [list(f) for f in self.failures],
+            "warnings": [list(w) for w in self.warnings], "long_failing": self.long_failing,
         }
 
 
@@ -132,6 +136,8 @@ def run_cycle(
             log.warning("source failed: %s: %s", source.id, outcome.error)
         else:
             report.sources_ok += 1
+        if outcome.warning:
+            report.warnings.append((source.id, outcome.warning))
         if outcome.items:
             alerts = _process_items(
                 source, outcome.items, first_poll, store, classifier, clusterer, router, report, options, now

@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channel", default=os.environ.get("VIGIL_DEMO_CHANNEL", DEMO_CHANNEL))
     args = parser.parse_args(argv)
 
+    from vigil.cli import print_problems
     from vigil.config import ConfigError
     from vigil.pipeline import CycleOptions
     from vigil.runner import run_once
@@ -74,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"vigil: error: {exc}", file=sys.stderr)
             return 2
-    for source_id, error in report.failures:
-        print(f"source {source_id} failed: {error}", file=sys.stderr)
+    print_problems(report)
     print(report.summary_line())
     if report.alerts == 0:
         print("No new alerts: everything in the demo feeds was already seen. "
