@@ -643,6 +643,8 @@ class _NearEval(_Eval):
         self._last_spans: list[tuple[int, int, tuple[int, ...]]] = []
 
     def test(self, hits: _Found) -> bool:
+        if hits is self._last_hits:
+            return bool(self._last_spans)
         return self.left.test(hits) and self.right.test(hits) and bool(self.spans(hits))
 
     def evidence(self, hits: _Found, out: list[int]) -> None:
