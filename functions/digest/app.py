@@ -22,12 +22,14 @@ from vigil.store import Store
 from vigil.topics import load_topics
 
 SETTINGS = load_settings(["TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "SLACK_TOKEN_PARAM", "DIGEST_INTERVAL_MINUTES"])
-STORE = Store(DynamoKV(SETTINGS.table_name))
+KV = DynamoKV(SETTINGS.table_name)
+STORE = Store(KV)
 TOPIC_NAMES = {t.id: t.name for t in load_topics()}
 INTERVAL = timedelta(minutes=SETTINGS.digest_interval_minutes)
 # A duplicate schedule delivery must not post a second, partial digest.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3600)
-PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_name)
+# One DynamoDB client for state and idempotency: each client costs cold-start time.
+PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_name, boto3_client=KV.client)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)

@@ -23,13 +23,15 @@ from vigil.store import Store
 from vigil.topics import load_topics
 
 SETTINGS = load_settings(["TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "ALERT_QUEUE_URL"])
-STORE = Store(DynamoKV(SETTINGS.table_name))
+KV = DynamoKV(SETTINGS.table_name)
+STORE = Store(KV)
 SINK = SqsAlertSink(SETTINGS.alert_queue_url)
 TOPICS = load_topics()
 PROCESSOR = BatchProcessor(event_type=EventType.SQS)
 # SQS delivers at least once: a redelivered batch would fetch every feed in it again.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="messageId", expires_after_seconds=3600)
-PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_name)
+# One DynamoDB client for state and idempotency: each client costs cold-start time.
+PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_name, boto3_client=KV.client)
 
 
 @idempotent_function(data_keyword_argument="record", config=IDEMPOTENCY, persistence_store=PERSISTENCE)

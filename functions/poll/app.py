@@ -26,14 +26,16 @@ from vigil.store import Store, now_utc
 from vigil.topics import load_topics
 
 SETTINGS = load_settings(["TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "ALERT_QUEUE_URL", "FETCH_QUEUE_URL"])
-STORE = Store(DynamoKV(SETTINGS.table_name))
+KV = DynamoKV(SETTINGS.table_name)
+STORE = Store(KV)
 SQS = make_sqs_client()
 SINK = SqsAlertSink(SETTINGS.alert_queue_url, SQS)
 TOPICS = load_topics()
 SOURCES = load_sources()
 # EventBridge may deliver one scheduled event twice; the second would repeat a whole cycle.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3600)
-PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_name)
+# One DynamoDB client for state and idempotency: each client costs cold-start time.
+PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_name, boto3_client=KV.client)
 
 
 def all_sources() -> list[Source]:

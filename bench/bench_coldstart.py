@@ -1,0 +1,81 @@
+"""Cold start: each Lambda handler's import time in a fresh interpreter, next to `import boto3`.
+
+The import is what a cold start pays before the first event (module-level settings,
+clients, topics and sources included). Each figure is the median of RUNS fresh
+processes; the heaviest top-level packages come from `python -X importtime`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 3
+HANDLERS = ("poll", "fetch", "notify", "digest", "slack")
+# What the template sets; fake values, as nothing is called at import time.
+ENV = {
+    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+    "TABLE_NAME": "vigil-state", "IDEMPOTENCY_TABLE_NAME": "vigil-idempotency",
+    "ALERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/alerts",
+    "FETCH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/fetch",
+    "SLACK_JOB_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+    "SLACK_TOKEN_PARAM": "/vigil/slack/bot-token", "SLACK_SIGNING_SECRET_PARAM": "/vigil/slack/signing-secret",
+    "DIGEST_INTERVAL_MINUTES": "15", "POWERTOOLS_SERVICE_NAME": "vigil", "POWERTOOLS_METRICS_NAMESPACE": "Vigil",
+}
+TIMER = (
+    "import time, importlib; t = time.perf_counter(); importlib.import_module({mod!r}); "
+    "print(time.perf_counter() - t)"
+)
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join([str(ROOT / "layers" / "vigil"), str(ROOT)])
+    return {**os.environ, **ENV, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "0"}
+
+
+def import_seconds(module: str) -> float:
+    out = subprocess.run([sys.executable, "-c", TIMER.format(mod=module)], capture_output=True, text=True,
+                         env=_env(), cwd=ROOT, check=True, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def median_import(module: str) -> float:
+    import_seconds(module)  # warm the bytecode cache, as a deployed package has .pyc files
+    return statistics.median(import_seconds(module) for _ in range(RUNS))
+
+
+def heaviest(module: str, n: int = 4) -> list[tuple[str, float]]:
+    """Top-level packages whose own modules take the most import time (seconds)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True,
+                          text=True, env=_env(), cwd=ROOT, check=True, timeout=120)
+    totals: dict[str, float] = {}
+    for line in proc.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        self_us = parts[0].rsplit(":", 1)[-1].strip()
+        if not self_us.isdigit():
+            continue
+        top = parts[2].strip().split(".")[0]
+        totals[top] = totals.get(top, 0.0) + int(self_us) / 1e6
+    return sorted(totals.items(), key=lambda kv: -kv[1])[:n]
+
+
+def run() -> list[str]:
+    boto3_s = median_import("boto3")
+    lines = [f"import boto3 alone: {boto3_s * 1000:.0f} ms (median of {RUNS} fresh processes)"]
+    for name in HANDLERS:
+        module = f"functions.{name}.app"
+        seconds = median_import(module)
+        top = ", ".join(f"{pkg} {s * 1000:.0f}" for pkg, s in heaviest(module))
+        lines.append(f"{name:7s} handler import: {seconds * 1000:4.0f} ms = {seconds / boto3_s:.1f}x boto3"
+                     f"  (heaviest, ms: {top})")
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(run()))
