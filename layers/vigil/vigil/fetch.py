@@ -181,16 +181,19 @@ class AddressGuard:
             raise RetryableError(f"dns lookup failed for {host}: {exc}") from None
         if not candidates:
             raise RetryableError(f"dns lookup failed for {host}: no addresses")
-        refused = []
+        refused: list[tuple[str, str]] = []
         for text in candidates:
             ip = ipaddress.ip_address(text.split("%", 1)[0])
             problem = self._problem(ip)
             if not problem:
                 return str(ip)
-            refused.append(f"{ip} ({problem})")
-        where = f"{host} is" if refused == [f"{host} ({problem})"] else f"{host} resolves to"
+            refused.append((str(ip), problem))
+        if len(refused) == 1 and refused[0][0] == host.strip("[]"):
+            where = f"{host} is {refused[0][1]}"  # a literal address in the URL
+        else:
+            where = f"{host} resolves to " + ", ".join(f"{ip} ({problem})" for ip, problem in refused)
         raise BlockedAddress(
-            f"refused: {where} {', '.join(refused)}, not a public address "
+            f"refused: {where}, not a public address "
             f"(set {ALLOW_PRIVATE_ENV}=1 to allow private networks)"
         )
 
@@ -541,10 +544,13 @@ class _HostScheduler:
         self.per_host = max(1, fetcher.options.per_host)
         self.waiting: dict[str, deque[FetchJob]] = {}
         self.running: dict[str, int] = {}
-        # Reentrant: add_done_callback runs the callback at once, in this thread, when the
-        # job already finished (an instant SSRF refusal), while _start_ready holds the lock.
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
         self.done: queue.SimpleQueue[FetchResult] = queue.SimpleQueue()
+        # add_done_callback runs the callback at once, in the calling thread, when the job
+        # already finished (an instant SSRF refusal). Such a callback only notes its host
+        # here and the loop in _start_ready picks it up: no lock is held while callbacks
+        # run, and a long run of instant failures cannot recurse deeper and deeper.
+        self._local = threading.local()
 
     def run(self) -> Iterator[FetchResult]:
         if not self.jobs:
@@ -553,20 +559,35 @@ class _HostScheduler:
         with ThreadPoolExecutor(workers, thread_name_prefix="vigil-fetch") as self.pool:
             for job in self.jobs:
                 self.waiting.setdefault(_host_key(job.url), deque()).append(job)
-            with self.lock:
-                for host in list(self.waiting):
-                    self._start_ready(host)
+            for host in list(self.waiting):
+                self._start_ready(host)
             for _ in range(len(self.jobs)):
                 yield self.done.get()
 
     def _start_ready(self, host: str) -> None:
-        # Called with self.lock held.
-        waiting = self.waiting[host]
-        while waiting and self.running.get(host, 0) < self.per_host:
-            job = waiting.popleft()
-            self.running[host] = self.running.get(host, 0) + 1
-            future = self.pool.submit(self.fetcher.fetch, job)
-            future.add_done_callback(lambda f, j=job, h=host: self._finished(f, j, h))
+        if getattr(self._local, "hosts", None) is not None:
+            self._local.hosts.add(host)  # re-entered from an inline callback: loop below
+            return
+        self._local.hosts = {host}
+        try:
+            while self._local.hosts:
+                ready = self._take_ready(self._local.hosts.pop())
+                for job, host_key, future in ready:
+                    future.add_done_callback(
+                        lambda f, j=job, h=host_key: self._finished(f, j, h)
+                    )
+        finally:
+            self._local.hosts = None
+
+    def _take_ready(self, host: str) -> list[tuple[FetchJob, str, Future[FetchResult]]]:
+        started = []
+        with self.lock:
+            waiting = self.waiting[host]
+            while waiting and self.running.get(host, 0) < self.per_host:
+                job = waiting.popleft()
+                self.running[host] = self.running.get(host, 0) + 1
+                started.append((job, host, self.pool.submit(self.fetcher.fetch, job)))
+        return started
 
     def _finished(self, future: Future[FetchResult], job: FetchJob, host: str) -> None:
         try:
@@ -575,8 +596,8 @@ class _HostScheduler:
             result = FetchResult(job.source_id, job.url, error=f"unexpected error: {exc}")
         with self.lock:
             self.running[host] -= 1
-            self._start_ready(host)
         self.done.put(result)
+        self._start_ready(host)
 
 
 def _host_key(url: str) -> str:

@@ -1,0 +1,71 @@
+"""`vigil sources check` against a loopback server: one row per source, problems named."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from vigil.cli import main
+from vigil.fetch import ALLOW_PRIVATE_ENV
+
+from tests.adapters.feedserver import FeedServer
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as srv:
+        yield srv
+
+
+def sources_file(tmp_path: Path, server: FeedServer, routes: dict[str, str]) -> Path:
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        "".join(f'[[sources]]\nid = "{sid}"\nurl = "{server.url(route)}"\n\n' for sid, route in routes.items())
+    )
+    return path
+
+
+def rows(output: str) -> dict[str, list[str]]:
+    lines = output.strip().splitlines()
+    return {line.split()[0]: line.split(None, 4) for line in lines[1:-1]}
+
+
+def test_check_prints_status_items_latency_and_problem(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    path = sources_file(tmp_path, server, {"good": "/feed/good", "gone": "/status/404", "page": "/html"})
+
+    code = main(["sources", "check", "--sources", str(path)])
+
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["id", "status", "items", "latency", "ms", "problem"]
+    table = rows(out)
+    assert table["good"][:3] == ["good", "200", "3"] and len(table["good"]) == 4
+    assert table["gone"][:3] == ["gone", "404", "-"] and table["gone"][4] == "HTTP 404"
+    assert table["page"][1] == "200" and "HTML page" in table["page"][4]
+    assert out.strip().endswith("1 ok, 2 failing")
+    assert code == 1
+
+
+def test_check_reports_the_ssrf_guard_refusal(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV, raising=False)
+    path = sources_file(tmp_path, server, {"local": "/feed/local"})
+
+    assert main(["sources", "check", "--sources", str(path)]) == 1
+
+    problem = rows(capsys.readouterr().out)["local"][4]
+    assert "refused" in problem and "loopback" in problem and ALLOW_PRIVATE_ENV in problem
+    assert server.hits("/feed/local") == 0
+
+
+def test_check_with_all_sources_healthy_exits_zero(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    path = sources_file(tmp_path, server, {"one": "/feed/one", "two": "/gzip/two"})
+    assert main(["sources", "check", "--sources", str(path)]) == 0
+    assert capsys.readouterr().out.strip().endswith("2 ok, 0 failing")
