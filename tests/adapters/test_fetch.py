@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from vigil import fetch as fetch_module
 from vigil.fetch import (
     ALLOW_PRIVATE_ENV,
     Fetcher,
@@ -346,3 +347,19 @@ def test_many_instant_refusals_on_one_host_never_deadlock(monkeypatch: pytest.Mo
     assert not worker.is_alive(), "fetch_many deadlocked"
     assert len(results) == 2000
     assert all("loopback" in r.error for r in results)
+
+
+def test_a_hung_dns_lookup_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def hung_getaddrinfo(*args: object, **kwargs: object) -> list[object]:
+        release.wait(5)
+        return []
+
+    monkeypatch.setattr(fetch_module, "DNS_TIMEOUT", 0.2)
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo", hung_getaddrinfo)
+    started = time.monotonic()
+    result = Fetcher(FetchOptions(allow_private=True, retries=0)).fetch(FetchJob("dns", "http://feeds.hung.test/"))
+    release.set()
+    assert "dns lookup failed for feeds.hung.test: timed out" in result.error
+    assert time.monotonic() - started < 1

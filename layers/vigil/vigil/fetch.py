@@ -21,6 +21,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC
 from urllib.parse import urljoin, urlsplit
@@ -42,6 +43,7 @@ CHUNK = 64 * 1024
 # A Retry-After beyond this is treated as this: a typo or a hostile header must not
 # silence a source for months.
 MAX_RETRY_AFTER = 24 * 3600.0
+DNS_TIMEOUT = 5.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -149,8 +151,30 @@ def address_problem(ip: IPAddress) -> str:
 
 
 def _system_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    """getaddrinfo with a deadline: a hung resolver must not hold a fetch past its timeout."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]  # a literal address needs no lookup
+    except ValueError:
+        pass
+    future = _dns_pool().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = future.result(timeout=DNS_TIMEOUT)
+    except FutureTimeout:
+        raise OSError(f"timed out after {DNS_TIMEOUT:g}s") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+_DNS_POOL: ThreadPoolExecutor | None = None
+_DNS_LOCK = threading.Lock()
+
+
+def _dns_pool() -> ThreadPoolExecutor:
+    # getaddrinfo cannot be cancelled; lookups run here so the caller can stop waiting.
+    global _DNS_POOL
+    with _DNS_LOCK:
+        if _DNS_POOL is None:
+            _DNS_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="vigil-dns")
+        return _DNS_POOL
 
 
 def _private_allowed_by_env() -> bool:
