@@ -43,7 +43,11 @@ FEEDS = {
         ("PLA aircraft cross Taiwan Strait median line as Taipei reports ADIZ incursions",
          "https://strait.example/b1", "Taiwan's defence ministry tracked 30 military aircraft."),
     ]),
-    "/malformed.xml": b"<rss><channel><title>oops</title><item><title>Unterminated item about nothing",
+    # Cut off mid-item, as when a server drops the connection: the first item is intact.
+    "/malformed.xml": (
+        b"<rss><channel><title>Cut off</title><item><title>Harbor crane contract signed</title>"
+        b"<link>https://cutoff.example/1</link></item><item><title>Half an item"
+    ),
     "/page.html": b"<!DOCTYPE html><html><head><title>Welcome</title></head><body>Not a feed</body></html>",
 }
 
@@ -112,10 +116,16 @@ def test_run_alerts_once_per_story_and_never_repeats(tmp_path: Path, feed_server
     assert "sources: 2 ok, 0 failed" in first.stdout
     assert "alerts: 2" in first.stdout
 
-    second = _vigil(*args)
+    # --force polls again at once; this server ignores conditional GET, so every item
+    # comes back and only the seen-item store stops the repeats
+    second = _vigil(*args, "--force")
     assert second.returncode == 0, second.stderr
     assert len(_outbox(outbox)) == len(calls), "a second run posts nothing again"
+    assert "items: 0 new of 3" in second.stdout
     assert "alerts: 0" in second.stdout
+
+    third = _vigil(*args)
+    assert "2 not due" in third.stdout, "without --force, each source waits for its interval"
 
 
 def test_failing_sources_are_reported_and_the_others_still_alert(tmp_path: Path, feed_server: str) -> None:
@@ -132,6 +142,7 @@ def test_failing_sources_are_reported_and_the_others_still_alert(tmp_path: Path,
     assert "source page failed" in result.stderr
     assert "source malformed warning" in result.stderr, "a best-effort parse says what was wrong"
     assert "sources: 3 ok, 2 failed" in result.stdout
+    assert "items: 4 new of 4" in result.stdout, "the intact item of the malformed feed is kept"
     assert len(_outbox(outbox)) == 2
 
 

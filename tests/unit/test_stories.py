@@ -216,6 +216,22 @@ def test_backlog_item_published_long_before_the_story_does_not_join() -> None:
     assert is_new
 
 
+def test_reports_polled_days_after_publication_still_join_each_other() -> None:
+    # Given two outlets' reports of one event, both published a week before Vigil polls
+    # them (a backfill after an outage, or a frozen demo snapshot)
+    clusterer = StoryClusterer([])
+    week_ago = NOW - timedelta(days=7)
+    first = dataclasses.replace(ARMS_SALE_REPORTS[0], published=week_ago)
+    second = dataclasses.replace(ARMS_SALE_REPORTS[1], published=week_ago + timedelta(hours=2))
+    # When both are assigned now
+    story, _ = assign(clusterer, first, NOW)
+    joined, is_new = assign(clusterer, second, NOW)
+    # Then they are one story: publication times are compared, not polling time
+    assert not is_new
+    assert joined.id == story.id
+    assert story.published == week_ago
+
+
 # ---------------------------------------------------------------- rebuilt from the store
 
 

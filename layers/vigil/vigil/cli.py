@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vigil.config import ConfigError
-from vigil.pipeline import CycleReport
+from vigil.pipeline import CycleOptions, CycleReport
 from vigil.store import StoreError
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help=f"where Slack calls are written without SLACK_BOT_TOKEN (default: {DEFAULT_OUTBOX})")
     p.add_argument("--channel", metavar="ID", action="append", default=[],
                    help="also send every topic's alerts to this Slack channel (repeatable)")
+    p.add_argument("--force", action="store_true",
+                   help="poll every source now, ignoring intervals and Retry-After deferrals")
     p.add_argument("--quiet", action="store_true", help="print only the summary line")
     p.set_defaults(handler=cmd_run)
 
@@ -88,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = run_once(
         sources_file=args.sources, topics_file=args.topics, state=args.state,
         outbox=Path(args.outbox), channels=tuple(args.channel), preview=not args.quiet,
+        options=CycleOptions(force=args.force),
     )
     print_problems(report)
     print(report.summary_line())

@@ -88,6 +88,9 @@ class Story:
     signature: tuple[int, ...] = ()
     terms: tuple[str, ...] = ()
     url: str = ""
+    # When the event was first reported (its first item's publication time), as opposed
+    # to first_seen, when Vigil first saw it; a backfill after an outage differs a lot.
+    published: datetime | None = None
 
 
 @dataclass(slots=True)

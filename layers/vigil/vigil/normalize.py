@@ -31,6 +31,7 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "ob
 _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
                          "blockquote", "tr", "table", "section", "article", "figcaption"})
 _SPACE = re.compile(r"\s+")
+_ECHO_SEPARATORS = " -–—|:\u00a0"
 # C0/C1 controls and bidi overrides: invisible in Slack but able to reorder or hide text.
 _INVISIBLE = re.compile(
     "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
@@ -92,10 +93,9 @@ def _clip(text: str, limit: int) -> str:
 def canonical_url(url: str, base: str = "") -> str:
     """Absolute http(s) URL without tracking parameters or fragment; '' if not http(s)."""
     url = (url or "").strip()
-    if base:
-        url = urljoin(base, url)
     try:
-        parts = urlsplit(url)
+        # Hostile feed text can make both raise (e.g. "https://[not-a-host").
+        parts = urlsplit(urljoin(base, url) if base else url)
     except ValueError:
         return ""
     scheme = parts.scheme.lower()
@@ -147,23 +147,43 @@ def entry_to_item(entry: Mapping[str, Any], source: Source, feed_link: str = "")
     raw_summary = _summary_markup(entry)
     summary = html_to_text(raw_summary)
     link = _entry_link(entry)
-    url = canonical_url(link, feed_link or source.url)
+    # An entry without a link has none: resolving "" would give the feed's own URL.
+    url = canonical_url(link, feed_link or source.url) if link else ""
     guid = str(entry.get("id") or entry.get("guid") or "").strip()
     if not title and not url:
         return None
     if not title:
         title = _clip(summary, 120) or url
     lang = _lang(entry, source)
+    outlet = _outlet(entry, source)
+    key = item_key(source.id, guid, url, title)
+    title, summary = strip_aggregator_echo(title, summary, outlet)
     return Item(
-        key=item_key(source.id, guid, url, title),
+        key=key,
         source_id=source.id,
         title=title,
-        summary=summary if summary != title else "",
+        summary=summary,
         url=url,
         published=entry_time(entry),
         lang=lang,
-        source_name=_outlet(entry, source),
+        source_name=outlet,
     )
+
+
+def strip_aggregator_echo(title: str, summary: str, outlet: str) -> tuple[str, str]:
+    """Drop the " - Outlet" suffix aggregators add to titles and a summary that only
+    repeats the title (Google News descriptions are "<title> <outlet>")."""
+    for sep in (" - ", " | ", " – ", " — "):
+        suffix = f"{sep}{outlet}"
+        if outlet and title.endswith(suffix) and len(title) > len(suffix) + 10:
+            title = title[: -len(suffix)].rstrip()
+            break
+    if title and summary.startswith(title):
+        rest = summary[len(title):].lstrip(_ECHO_SEPARATORS)
+        while outlet and rest.startswith(outlet):
+            rest = rest[len(outlet):].lstrip(_ECHO_SEPARATORS)
+        summary = rest
+    return title, summary
 
 
 def _summary_markup(entry: Mapping[str, Any]) -> str:

@@ -66,6 +66,8 @@ class CycleOptions:
     # Channels that get every default topic without a stored subscription (`--channel`).
     extra_channels: tuple[str, ...] = ()
     failing_after: timedelta = timedelta(hours=6)
+    # Poll every source now, ignoring intervals and Retry-After deferrals.
+    force: bool = False
 
 
 @dataclass(slots=True)
@@ -77,6 +79,7 @@ class CycleReport:
     items_new: int = 0
     items_matched: int = 0
     alerts: int = 0
+    follow_ups: int = 0  # of the alerts, later reports of a known story (thread replies)
     digest_queued: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -89,6 +92,8 @@ class CycleReport:
             + f" | items: {self.items_new} new of {self.items_fetched}, {self.items_matched} on topic"
             + f" | alerts: {self.alerts}"
         )
+        if self.follow_ups:
+            line += f" ({self.alerts - self.follow_ups} new stories, {self.follow_ups} follow-ups in threads)"
         if self.digest_queued:
             line += f", {self.digest_queued} queued for digests"
         return line
@@ -98,7 +103,7 @@ class CycleReport:
             "sources_ok": self.sources_ok, "sources_failed": self.sources_failed,
             "sources_skipped": self.sources_skipped, "items_fetched": self.items_fetched,
             "items_new": self.items_new, "items_matched": self.items_matched,
-            "alerts": self.alerts, "digest_queued": self.digest_queued,
+            "alerts": self.alerts, "follow_ups": self.follow_ups, "digest_queued": self.digest_queued,
             "failures": [list(f) for f in self.failures],
             "warnings": [list(w) for w in self.warnings], "long_failing": self.long_failing,
         }
@@ -118,7 +123,7 @@ def run_cycle(
     now = now or now_utc()
     report = CycleReport()
     states = {s.source_id: s for s in store.source_states()}
-    due = [s for s in sources if health.is_due(s, states.get(s.id), now)]
+    due = [s for s in sources if options.force or health.is_due(s, states.get(s.id), now)]
     report.sources_skipped = len(sources) - len(due)
 
     all_topics = [*topics, *store.custom_topics()]
@@ -191,6 +196,7 @@ def _hand_over(sink: AlertSink, store: Store, alerts: list[Alert], report: Cycle
             store.forget_seen(key)
         raise
     report.alerts += len(alerts)
+    report.follow_ups += sum(1 for a in alerts if a.kind == "update")
 
 
 class Router:

@@ -427,9 +427,11 @@ class StoryClusterer:
         story = entry.story
         if story.first_seen < now - self.window:
             return False
-        # A backlog item about an older event must not join a fresh story on similar words.
+        # A backlog item about an older event must not join a fresh story on similar words;
+        # compare publication times (when both are known), not when Vigil happened to poll.
         published = item.published
-        return published is None or abs(published - story.first_seen) <= self.window
+        reference = story.published or story.first_seen
+        return published is None or abs(published - reference) <= self.window
 
     # -- index maintenance
 
@@ -517,6 +519,7 @@ def _new_story(
         title=item.title,
         first_seen=now,
         last_seen=now,
+        published=item.published,
         topics=tuple(sorted(set(topics))),
         severity=severity,
         sources=(item.source_name or item.source_id,),

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     # The demo server is on loopback, which the SSRF guard rightly refuses by default.
     os.environ["VIGIL_ALLOW_PRIVATE_NETWORKS"] = "1"
     # The demo feeds are a frozen snapshot: treat their items as fresh on the first poll.
-    options = CycleOptions(backlog_grace=timedelta(days=3650))
+    # Forced so a second run polls again and shows that nothing is repeated.
+    options = CycleOptions(backlog_grace=timedelta(days=3650), force=True)
     with serve_demo_feeds() as base, tempfile.TemporaryDirectory() as tmp:
         sources = Path(tmp) / "demo-sources.toml"
         sources.write_text(demo_sources_toml(base), encoding="utf-8")
