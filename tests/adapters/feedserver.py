@@ -21,6 +21,7 @@ Routes (GET only):
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -84,7 +85,8 @@ Route = Callable[["_Handler", str], None]
 class FeedServer:
     """ThreadingHTTPServer on 127.0.0.1:<free port>; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        """`tls`: (certificate, key) PEM files to serve HTTPS instead of HTTP."""
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -97,6 +99,12 @@ class FeedServer:
         self.httpd.request_queue_size = 128
         self.httpd.feed_server = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
+        self.scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> FeedServer:
@@ -110,7 +118,7 @@ class FeedServer:
         self.httpd.server_close()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def hits(self, path: str) -> int:
         with self._lock:

@@ -6,6 +6,7 @@ import ipaddress
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from vigil import fetch as fetch_module
@@ -363,3 +364,55 @@ def test_a_hung_dns_lookup_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     release.set()
     assert "dns lookup failed for feeds.hung.test: timed out" in result.error
     assert time.monotonic() - started < 1
+
+
+# ---------------------------------------------------------------- TLS to the checked address
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for feeds.tls.test (its own CA)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "feeds.tls.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("feeds.tls.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+def _loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_name(tls_files: tuple[str, str]) -> None:
+    with FeedServer(tls=tls_files) as tls_server:
+        options = FetchOptions(total_timeout=2.0, retries=0, allow_private=True, ca_certs=tls_files[0])
+        fetcher = Fetcher(options, resolver=_loopback)
+        good = fetcher.fetch(FetchJob("tls", f"https://feeds.tls.test:{tls_server.port}/feed/tls"))
+        wrong_name = fetcher.fetch(FetchJob("tls", f"https://other.tls.test:{tls_server.port}/feed/tls"))
+    assert good.ok and good.body, good.error
+    assert wrong_name.error.startswith("tls error") and "other.tls.test" in wrong_name.error
+    assert wrong_name.attempts == 1  # certificate problems are not retried
+
+
+def test_https_with_an_untrusted_certificate_fails(tls_files: tuple[str, str]) -> None:
+    with FeedServer(tls=tls_files) as tls_server:
+        fetcher = Fetcher(FetchOptions(total_timeout=2.0, allow_private=True), resolver=_loopback)
+        result = fetcher.fetch(FetchJob("tls", f"https://feeds.tls.test:{tls_server.port}/feed/tls"))
+    assert result.error.startswith("tls error") and "certificate verify failed" in result.error

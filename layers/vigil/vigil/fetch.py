@@ -19,7 +19,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -27,7 +27,13 @@ from datetime import UTC
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from vigil import __version__
@@ -111,6 +117,8 @@ class FetchOptions:
     allow_private: bool | None = None
     allowed_networks: tuple[str, ...] = ()
     user_agent: str = USER_AGENT
+    # Extra CA bundle (PEM file) for intranet feeds; None: the system's trust store.
+    ca_certs: str | None = None
 
 
 # ---------------------------------------------------------------- SSRF guard
@@ -260,12 +268,9 @@ class _Decoder:
             raise FetchError(f"bad {self.encoding} body: {exc}") from None
         self._raw_fallback = False
         if self._z.unconsumed_tail:
-            raise _TooLarge
+            # Input is left over because `limit` bytes came out: the body exceeds the cap.
+            raise FetchError(f"body too large: more than {limit - 1} bytes after decompression")
         return out
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _set_read_timeout(resp: urllib3.BaseHTTPResponse, seconds: float) -> None:
@@ -294,10 +299,7 @@ def _read_body(
         chunk = resp.read1(CHUNK)
         if not chunk:
             break
-        try:
-            data = decoder.feed(chunk, max_bytes - size + 1)
-        except _TooLarge:
-            data = b"x" * (max_bytes + 1)
+        data = decoder.feed(chunk, max_bytes - size + 1)
         size += len(data)
         if size > max_bytes:
             raise FetchError(f"body too large: more than {max_bytes} bytes")
@@ -488,6 +490,8 @@ class Fetcher:
             raise RetryableError(f"timed out connecting (limit {timeout.connect_timeout}s)") from None
         except ReadTimeoutError:
             raise RetryableError(f"timed out waiting for the response (total timeout {self._total}s)") from None
+        except SSLError as exc:  # a bad certificate stays bad: no retry
+            raise FetchError(f"tls error: {_describe(exc)}") from None
         except Urllib3Error as exc:
             raise RetryableError(f"connection failed: {_describe(exc)}") from None
         complete = False
@@ -531,7 +535,7 @@ class Fetcher:
             # Connect to the checked IP, but present and verify the real name.
             return urllib3.HTTPSConnectionPool(
                 ip, port, maxsize=size, block=False, cert_reqs="CERT_REQUIRED",
-                server_hostname=host, assert_hostname=host,
+                ca_certs=self.options.ca_certs, server_hostname=host, assert_hostname=host,
             )
         return urllib3.HTTPConnectionPool(ip, port, maxsize=size, block=False)
 
@@ -642,8 +646,3 @@ def fetch_many(
     finally:
         if own:
             active.close()
-
-
-def headers_for_parse(result: FetchResult) -> Mapping[str, str]:
-    """Response headers plus the final URL as Content-Location (base for relative links)."""
-    return {"content-location": result.final_url or result.url, **result.headers}
