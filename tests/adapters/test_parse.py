@@ -212,3 +212,9 @@ def test_the_parse_pool_falls_back_inline_without_worker_processes(monkeypatch: 
         results = dict(pool.parse_stream(_tasks(2)))
     assert not pool.parallel
     assert results["feed-1"] is not None and len(results["feed-1"].items) == 3
+
+
+def test_entity_declarations_after_a_long_prolog_are_still_checked() -> None:
+    padding = b"<!-- " + b"pad " * 40_000 + b"-->\n"
+    body = feedserver.BILLION_LAUGHS.replace(b"<!DOCTYPE", padding + b"<!DOCTYPE", 1)
+    assert "entity expansion" in parse_feed(body, RSS, SOURCE).error

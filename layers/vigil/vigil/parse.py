@@ -36,6 +36,7 @@ PARSE_TIME_LIMIT = 10.0  # seconds of feedparser work for one feed
 # Internal entity declarations: nested references are the billion-laughs attack, long
 # values the quadratic blowup. Real feeds declare at most a few short character entities.
 _ENTITY_DECL = re.compile(rb"<!ENTITY\s+(?:%\s*)?[^\s>]+\s+([\"'])(.*?)\1", re.DOTALL)
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _NAMED_REF = re.compile(rb"[&%][A-Za-z_:][\w.:-]*;")
 MAX_ENTITY_VALUE = 256
 MAX_ENTITIES = 64
@@ -92,7 +93,9 @@ def parse_feed(
 
 def _entity_problem(body: bytes) -> str:
     """A reason to refuse the document's entity declarations, or ''."""
-    head = body[:65536]
+    # Declarations live in the prolog, before the first element; however long it is.
+    first_element = _FIRST_ELEMENT.search(body)
+    head = body[: first_element.start()] if first_element else body
     if b"<!ENTITY" not in head:
         return ""
     values = [m.group(2) for m in _ENTITY_DECL.finditer(head)]
