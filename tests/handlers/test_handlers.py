@@ -25,6 +25,8 @@ from tests.handlers.conftest import LambdaContext, Stack, load_event
 CHANNEL = "C0TESTCHAN"
 TOPICS = ("russia-china-military", "taiwan", "sanctions")
 Load = Callable[[str], ModuleType]
+# A request that records no metric (e.g. a Slack click) is normal; Powertools warns anyway.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
 
 def subscribe_all(stack: Stack, channel: str = CHANNEL) -> None:
