@@ -6,22 +6,35 @@ from collections.abc import Iterator, Sequence
 
 from vigil.fetch import Fetcher, FetchJob, FetchResult
 from vigil.models import Source, SourceState
-from vigil.parse import parse_feed
+from vigil.parse import ParsedFeed, ParsePool, ParseTask
 from vigil.pipeline import FeedOutcome
+
+# Below this many sources, starting parser processes costs more than it saves.
+PARALLEL_PARSE_MIN_SOURCES = 40
 
 
 class HttpFeedReader:
-    def __init__(self, fetcher: Fetcher | None = None) -> None:
+    def __init__(self, fetcher: Fetcher | None = None, parse_workers: int | None = None) -> None:
         self.fetcher = fetcher or Fetcher()
+        self.parse_workers = parse_workers
 
     def read(
         self, sources: Sequence[Source], states: dict[str, SourceState]
     ) -> Iterator[tuple[Source, FeedOutcome]]:
         by_id = {s.id: s for s in sources}
         jobs = [_job(s, states.get(s.id)) for s in sources]
-        for result in self.fetcher.fetch_many(jobs):
-            source = by_id[result.source_id]
-            yield source, outcome_of(source, result)
+
+        def tasks() -> Iterator[tuple[FetchResult, ParseTask | None]]:
+            for result in self.fetcher.fetch_many(jobs):
+                wanted = not result.error and not result.not_modified and result.body is not None
+                source = by_id[result.source_id]
+                yield result, ParseTask(result.body or b"", result.headers, source) if wanted else None
+
+        # feedparser is pure Python: on a large cycle, parse on every core while fetching.
+        workers = self.parse_workers if len(sources) >= PARALLEL_PARSE_MIN_SOURCES else 1
+        with ParsePool[FetchResult](workers) as pool:
+            for result, parsed in pool.parse_stream(tasks()):
+                yield by_id[result.source_id], outcome_of(result, parsed)
 
     def close(self) -> None:
         self.fetcher.close()
@@ -33,16 +46,14 @@ def _job(source: Source, state: SourceState | None) -> FetchJob:
     return FetchJob(source.id, source.url, etag=state.etag, modified=state.modified)
 
 
-def outcome_of(source: Source, result: FetchResult) -> FeedOutcome:
-    """Turn a fetch result into items (parsing the body) or an error, never an exception."""
+def outcome_of(result: FetchResult, parsed: ParsedFeed | None) -> FeedOutcome:
+    """A fetch result and its parse (None when there was no body to parse) as one outcome."""
     outcome = FeedOutcome(
         items=None, status=result.status, error=result.error, etag=result.etag,
         modified=result.modified, retry_after=result.retry_after, elapsed=result.elapsed,
     )
-    if result.error or result.not_modified or result.body is None:
-        return outcome
-    parsed = parse_feed(result.body, result.headers, source)
-    outcome.items = parsed.items
-    outcome.error = parsed.error
-    outcome.warning = parsed.warning
+    if parsed is not None:
+        outcome.items = parsed.items
+        outcome.error = parsed.error
+        outcome.warning = parsed.warning
     return outcome

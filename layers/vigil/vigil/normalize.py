@@ -121,7 +121,9 @@ def _is_tracking(key: str) -> bool:
 def entry_time(entry: Mapping[str, Any]) -> datetime | None:
     """The entry's publication time in UTC (feedparser's parsed struct is already UTC)."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        # dict.get: FeedParserDict's own get() maps a missing "updated" onto "published"
+        # with a DeprecationWarning.
+        parsed = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
         if isinstance(parsed, time.struct_time):
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed), UTC)

@@ -1,0 +1,52 @@
+"""The pipeline's feed reader: fetch and parse together, over loopback HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from vigil.feeds import PARALLEL_PARSE_MIN_SOURCES, HttpFeedReader
+from vigil.fetch import ALLOW_PRIVATE_ENV, Fetcher, FetchOptions
+from vigil.models import Source, SourceState
+
+from tests.adapters.feedserver import FeedServer
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> FeedServer:
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    with FeedServer() as srv:
+        yield srv
+
+
+def _read(sources: list[Source], workers: int, states: dict[str, SourceState] | None = None) -> dict:
+    reader = HttpFeedReader(Fetcher(FetchOptions(total_timeout=5.0)), parse_workers=workers)
+    try:
+        return {source.id: outcome for source, outcome in reader.read(sources, states or {})}
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_large_cycle_parses_every_feed_inline_or_on_worker_processes(server: FeedServer, workers: int) -> None:
+    # Given enough sources for the reader to parse on worker processes, and two bad ones
+    good = [Source(f"s{i}", server.url(f"/feed/s{i}")) for i in range(PARALLEL_PARSE_MIN_SOURCES)]
+    bad = [Source("page", server.url("/html")), Source("laughs", server.url("/billion-laughs"))]
+    # When one cycle reads them all
+    outcomes = _read([*good, *bad], workers)
+    # Then every good feed has its items, and each bad one its own error
+    assert len(outcomes) == len(good) + len(bad)
+    for source in good:
+        assert outcomes[source.id].error == ""
+        assert [i.title for i in outcomes[source.id].items] == [f"{source.id} item {n}" for n in range(3)]
+    assert "not a feed" in outcomes["page"].error
+    assert outcomes["laughs"].error
+    assert not outcomes["laughs"].items
+
+
+def test_an_unchanged_feed_is_a_304_with_no_items_to_parse(server: FeedServer) -> None:
+    source = Source("etagged", server.url("/feed/etagged"))
+    first = _read([source], 1)["etagged"]
+    assert first.items
+    again = _read([source], 1, {"etagged": SourceState("etagged", etag=first.etag, modified=first.modified)})
+    assert again["etagged"].status == 304
+    assert again["etagged"].items is None
+    assert again["etagged"].error == ""
