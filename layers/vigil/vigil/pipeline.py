@@ -6,6 +6,7 @@ store, an alert sink), so the same code runs in Lambda, in the CLI and in tests.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -126,7 +127,7 @@ def run_cycle(
     due = [s for s in sources if options.force or health.is_due(s, states.get(s.id), now)]
     report.sources_skipped = len(sources) - len(due)
 
-    all_topics = [*topics, *store.custom_topics()]
+    all_topics = [*topics, *(scoped(t) for t in store.custom_topics())]
     classifier = Classifier(all_topics)
     clusterer = StoryClusterer(store.stories_since(now - options.story_window), options.story_window)
     router = Router(store, all_topics, options.extra_channels)
@@ -199,6 +200,19 @@ def _hand_over(sink: AlertSink, store: Store, alerts: list[Alert], report: Cycle
     report.follow_ups += sum(1 for a in alerts if a.kind == "update")
 
 
+def scoped(topic: Topic) -> Topic:
+    """A channel's custom topic under an id no other channel's topic can share.
+
+    Channels name custom topics freely (two channels may both say "ukraine", with
+    different queries); the classifier needs one id per query.
+    """
+    return dataclasses.replace(topic, id=scoped_id(topic.channel or "", topic.id))
+
+
+def scoped_id(channel: str, name: str) -> str:
+    return f"{channel}/{name}"
+
+
 class Router:
     """Decides which channels hear about an item, honouring each channel's settings."""
 
@@ -207,14 +221,21 @@ class Router:
         self.topics = {t.id: t for t in topics}
         self._subs: dict[str, list[Subscription]] = {}
         for sub in store.subscriptions():
-            if sub.active:
-                self._subs.setdefault(sub.topic, []).append(sub)
+            if not sub.active:
+                continue
+            # A subscription names a custom topic by its plain name, within its channel.
+            key = sub.topic if self._is_shared(sub.topic) else scoped_id(sub.channel, sub.topic)
+            self._subs.setdefault(key, []).append(sub)
         for channel in extra_channels:
             for topic in self.topics.values():
                 if topic.channel is None:
                     self._subs.setdefault(topic.id, []).append(Subscription(channel, topic.id))
         self._settings: dict[str, ChannelSettings] = {}
         self._digest_count = 0
+
+    def _is_shared(self, topic_id: str) -> bool:
+        topic = self.topics.get(topic_id)
+        return topic is not None and topic.channel is None
 
     def take_digest_count(self) -> int:
         count, self._digest_count = self._digest_count, 0
@@ -228,7 +249,9 @@ class Router:
                 # A custom topic belongs to the channel that defined it.
                 if topic is not None and topic.channel not in (None, sub.channel):
                     continue
-                per_channel.setdefault(sub.channel, []).append(match)
+                # Show a channel its own name for a custom topic, not the scoped id.
+                shown = dataclasses.replace(match, topic=topic.name) if topic and topic.channel else match
+                per_channel.setdefault(sub.channel, []).append(shown)
         alerts: list[Alert] = []
         for channel, channel_matches in per_channel.items():
             settings = self._channel(channel)

@@ -1,0 +1,193 @@
+"""One poll cycle with fake adapters: routing, channel settings, backlog, hand-over failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from vigil.adapters.sqlite_kv import SQLiteKV
+from vigil.models import (
+    Alert,
+    ChannelSettings,
+    Item,
+    Severity,
+    Source,
+    SourceState,
+    Subscription,
+    Topic,
+)
+from vigil.pipeline import CycleOptions, FeedOutcome, run_cycle
+from vigil.store import Store
+from vigil.topics import load_topics
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+TOPICS = load_topics()
+SOURCES = [Source("wire", "https://wire.example/feed", name="Wire"), Source("post", "https://post.example/feed")]
+
+# Our own wording.
+PATROL = "Russian and Chinese bombers fly a joint patrol over the Sea of Japan"
+DRILLS = "PLA launches live-fire drills around Taiwan, simulating a blockade"
+QUAKE = "Strong earthquake shakes eastern Taiwan; no damage reported"
+
+
+def item(source: str, title: str, published: datetime | None = NOW - timedelta(minutes=20), n: int = 0) -> Item:
+    return Item(key=f"{source}:{n}:{title[:12]}", source_id=source, title=title, summary="",
+                url=f"https://{source}.example/{n}", published=published, source_name=source.title())
+
+
+class FakeReader:
+    def __init__(self, feeds: dict[str, FeedOutcome]) -> None:
+        self.feeds = feeds
+        self.read_ids: list[str] = []
+
+    def read(self, sources: Sequence[Source], states: dict[str, SourceState]) -> Iterator[tuple[Source, FeedOutcome]]:
+        for source in sources:
+            self.read_ids.append(source.id)
+            yield source, self.feeds.get(source.id, FeedOutcome(items=[], status=200))
+
+
+class ListSink:
+    def __init__(self, fail: bool = False) -> None:
+        self.alerts: list[Alert] = []
+        self.fail = fail
+
+    def send(self, alerts: list[Alert]) -> None:
+        if self.fail:
+            raise ConnectionError("queue unreachable")
+        self.alerts.extend(alerts)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    s = Store(SQLiteKV(":memory:"))
+    # Both sources polled before, so nothing counts as a new source's backlog.
+    for source in SOURCES:
+        s.put_source_state(SourceState(source.id, first_polled=NOW - timedelta(days=1),
+                                       last_attempt=NOW - timedelta(hours=1)))
+    yield s
+    s.close()
+
+
+def cycle(store: Store, feeds: dict[str, list[Item]], sink: ListSink | None = None,
+          options: CycleOptions | None = None, topics: Sequence[Topic] = TOPICS) -> tuple[ListSink, object]:
+    sink = sink or ListSink()
+    reader = FakeReader({sid: FeedOutcome(items=items, status=200) for sid, items in feeds.items()})
+    report = run_cycle(SOURCES, topics, store, reader, sink, options or CycleOptions(), now=NOW)
+    return sink, report
+
+
+def test_each_subscribed_channel_gets_its_topics_and_nothing_else(store: Store) -> None:
+    store.put_subscription(Subscription("C-TW", "taiwan"))
+    store.put_subscription(Subscription("C-RC", "russia-china-military"))
+    sink, report = cycle(store, {"wire": [item("wire", PATROL), item("wire", DRILLS, n=1), item("wire", QUAKE, n=2)]})
+    routed = {(a.channel, a.item.title) for a in sink.alerts}
+    assert routed == {("C-TW", DRILLS), ("C-RC", PATROL)}
+    assert report.items_new == 3
+    assert report.items_matched == 2
+
+
+def test_extra_channel_hears_every_default_topic(store: Store) -> None:
+    sink, _ = cycle(store, {"wire": [item("wire", PATROL), item("wire", DRILLS, n=1)]},
+                    options=CycleOptions(extra_channels=("C-ALL",)))
+    assert {a.item.title for a in sink.alerts if a.channel == "C-ALL"} == {PATROL, DRILLS}
+
+
+def test_muted_source_paused_channel_and_threshold_are_honoured(store: Store) -> None:
+    for channel in ("C-MUTE", "C-PAUSE", "C-URGENT", "C-OK"):
+        store.put_subscription(Subscription(channel, "taiwan"))
+    store.put_channel(ChannelSettings("C-MUTE", muted_sources=frozenset({"wire"})))
+    store.put_channel(ChannelSettings("C-PAUSE", paused=True))
+    store.put_channel(ChannelSettings("C-URGENT", threshold=Severity.URGENT))
+    routine = "Taiwan's opposition KMT names its candidate for the 2028 presidential election"
+    sink, _ = cycle(store, {"wire": [item("wire", routine)]})
+    assert {a.channel for a in sink.alerts} == {"C-OK"}
+
+
+def test_digest_channels_get_a_queued_entry_instead_of_an_alert(store: Store) -> None:
+    store.put_subscription(Subscription("C-DIGEST", "taiwan"))
+    store.put_channel(ChannelSettings("C-DIGEST", digest="hourly"))
+    sink, report = cycle(store, {"wire": [item("wire", DRILLS)]})
+    assert sink.alerts == []
+    assert report.digest_queued == 1
+    assert [e["title"] for e in store.take_digest("C-DIGEST")] == [DRILLS]
+
+
+def test_same_story_from_a_second_outlet_is_a_follow_up(store: Store) -> None:
+    store.put_subscription(Subscription("C-TW", "taiwan"))
+    other = "Chinese military stages live-fire drills around Taiwan to rehearse a blockade"
+    sink, report = cycle(store, {"wire": [item("wire", DRILLS)], "post": [item("post", other)]})
+    assert [a.kind for a in sink.alerts] == ["new", "update"]
+    assert sink.alerts[0].story.id == sink.alerts[1].story.id
+    assert report.follow_ups == 1
+
+
+def test_an_item_is_alerted_once_across_cycles(store: Store) -> None:
+    store.put_subscription(Subscription("C-TW", "taiwan"))
+    first, _ = cycle(store, {"wire": [item("wire", DRILLS)]}, options=CycleOptions(force=True))
+    again, report = cycle(store, {"wire": [item("wire", DRILLS)]}, options=CycleOptions(force=True))
+    assert len(first.alerts) == 1
+    assert again.alerts == []
+    assert report.items_new == 0
+
+
+def test_a_new_sources_backlog_does_not_flood_the_channel(store: Store) -> None:
+    store.put_subscription(Subscription("C-TW", "taiwan"))
+    fresh = Source("fresh", "https://fresh.example/feed")
+    reader = FakeReader({"fresh": FeedOutcome(items=[
+        item("fresh", DRILLS, published=NOW - timedelta(hours=1)),
+        item("fresh", "Taiwan's legislature passes special defence budget for drones", NOW - timedelta(days=3), 1),
+        item("fresh", "US approves F-16V sale to Taiwan", published=None, n=2),
+    ], status=200)})
+    sink = ListSink()
+    run_cycle([fresh], TOPICS, store, reader, sink, CycleOptions(), now=NOW)
+    assert [a.item.title for a in sink.alerts] == [DRILLS]
+    assert store.get_source_state("fresh").first_polled is not None
+
+
+def test_items_come_back_when_the_sink_cannot_take_the_alerts(store: Store) -> None:
+    store.put_subscription(Subscription("C-TW", "taiwan"))
+    with pytest.raises(ConnectionError):
+        cycle(store, {"wire": [item("wire", DRILLS)]}, sink=ListSink(fail=True), options=CycleOptions(force=True))
+    sink, _ = cycle(store, {"wire": [item("wire", DRILLS)]}, options=CycleOptions(force=True))
+    assert [a.item.title for a in sink.alerts] == [DRILLS], "nothing is lost when the queue was down"
+
+
+def test_custom_topics_with_the_same_name_stay_in_their_own_channel(store: Store) -> None:
+    # Given two channels that each define a topic called "ports", with different queries
+    store.put_custom_topic(Topic(id="ports", name="ports", query='"Kaohsiung"', channel="C-A"))
+    store.put_custom_topic(Topic(id="ports", name="ports", query='"Vladivostok"', channel="C-B"))
+    store.put_subscription(Subscription("C-A", "ports"))
+    store.put_subscription(Subscription("C-B", "ports"))
+    kaohsiung = "Container volumes rise at Kaohsiung harbour"
+    vladivostok = "New ferry line opens in Vladivostok"
+    # When items matching each query arrive
+    sink, _ = cycle(store, {"wire": [item("wire", kaohsiung), item("wire", vladivostok, n=1)]})
+    # Then each channel hears only its own query's match, under its own name
+    routed = {(a.channel, a.item.title) for a in sink.alerts}
+    assert routed == {("C-A", kaohsiung), ("C-B", vladivostok)}
+    assert {m.topic for a in sink.alerts for m in a.matches} == {"ports"}
+
+
+def test_failures_and_warnings_are_reported_per_source(store: Store) -> None:
+    reader = FakeReader({
+        "wire": FeedOutcome(items=None, status=503, error="HTTP 503", retry_after=120),
+        "post": FeedOutcome(items=[], status=200, warning="malformed feed, parsed best-effort"),
+    })
+    report = run_cycle(SOURCES, TOPICS, store, reader, ListSink(), CycleOptions(force=True), now=NOW)
+    assert report.failures == [("wire", "HTTP 503")]
+    assert report.warnings == [("post", "malformed feed, parsed best-effort")]
+    state = store.get_source_state("wire")
+    assert state.consecutive_failures == 1
+    assert state.last_error == "HTTP 503"
+    assert "sources: 1 ok, 1 failed" in report.summary_line()
+    assert store.cycles()[0]["sources_failed"] == 1
+
+
+def test_sources_not_due_are_not_read(store: Store) -> None:
+    store.put_source_state(SourceState("wire", first_polled=NOW - timedelta(days=1), last_attempt=NOW,
+                                       last_success=NOW))
+    reader = FakeReader({})
+    report = run_cycle(SOURCES, TOPICS, store, reader, ListSink(), CycleOptions(), now=NOW)
+    assert reader.read_ids == ["post"]
+    assert report.sources_skipped == 1
