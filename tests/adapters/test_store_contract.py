@@ -128,6 +128,14 @@ def test_source_states_round_trip(store: Store) -> None:
     assert [s.source_id for s in store.source_states()] == ["afp", "bbc"]
 
 
+def test_source_states_of_reads_only_the_named_sources(store: Store) -> None:
+    for sid in ("afp", "bbc", "cna"):
+        store.put_source_state(SourceState(sid, last_status=200))
+    states = store.source_states_of(["cna", "afp", "missing", "afp"])
+    assert sorted(states) == ["afp", "cna"]
+    assert states["cna"] == SourceState("cna", last_status=200)
+
+
 def test_custom_sources_are_added_listed_and_deleted(store: Store) -> None:
     src = Source("ria", "https://ria.example/rss", name="RIA", lang="ru", interval_minutes=15)
     store.put_custom_source(src)

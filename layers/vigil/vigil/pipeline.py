@@ -123,7 +123,7 @@ def run_cycle(
     options = options or CycleOptions()
     now = now or now_utc()
     report = CycleReport()
-    states = {s.source_id: s for s in store.source_states()}
+    states = store.source_states_of(s.id for s in sources)
     due = [s for s in sources if options.force or health.is_due(s, states.get(s.id), now)]
     report.sources_skipped = len(sources) - len(due)
 

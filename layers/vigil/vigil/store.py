@@ -180,6 +180,11 @@ class Store:
     def put_source_state(self, state: SourceState) -> None:
         self.kv.put("SOURCE", state.source_id, to_record(state))
 
+    def source_states_of(self, source_ids: Iterable[str]) -> dict[str, SourceState]:
+        """States of just these sources (one batch read; a fan-out worker polls a slice)."""
+        found = self.kv.batch_get([("SOURCE", sid) for sid in dict.fromkeys(source_ids)])
+        return {sk: from_record(SourceState, data) for (_, sk), data in found.items()}
+
     def source_states(self) -> list[SourceState]:
         return [from_record(SourceState, d) for _, d in self.kv.query("SOURCE")]
 
