@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from vigil.adapters.sqlite_kv import SQLiteKV
@@ -147,6 +147,21 @@ def test_status_shows_last_cycle_failing_sources_alerts_today_and_feedback(vigil
     assert "*Alerts today (UTC):* 3" in text
     assert "`ap` — 4 failures: HTTP 503" in text
     assert "1 relevant, 1 not relevant" in text
+
+
+def test_status_adds_up_the_batches_of_a_fanned_out_cycle(vigil: Commands, store: Store) -> None:
+    # Given one cycle an hour ago and, just now, a cycle fanned out to three batches
+    now = datetime.now(UTC)
+    store.kv.put("CYCLE", "a", {"at": (now - timedelta(hours=1)).isoformat(), "sources_ok": 90, "alerts": 7})
+    for n, (ok, failed, alerts) in enumerate([(250, 1, 2), (250, 0, 1), (120, 3, 0)]):
+        at = (now - timedelta(seconds=40 - n * 10)).isoformat()
+        store.kv.put("CYCLE", f"b{n}", {"at": at, "sources_ok": ok, "sources_failed": failed,
+                                         "items_new": 10, "alerts": alerts})
+    vigil.now = lambda: now
+    # When the channel asks for status
+    text = run(vigil, "status")["text"]
+    # Then the last poll is the three batches together, not the older cycle
+    assert "620 sources ok, 4 failed, 30 new items, 3 alerts" in text
 
 
 def test_status_before_any_cycle(vigil: Commands) -> None:

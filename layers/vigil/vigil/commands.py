@@ -339,19 +339,26 @@ def _status(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     ]))
 
 
+# On AWS a large cycle fans out to parallel batches, each recording its own summary;
+# records this close to the newest one belong to the same cycle.
+CYCLE_SPREAD = timedelta(minutes=3)
+_CYCLE_COUNTS = ("sources_ok", "sources_failed", "items_new", "alerts")
+
+
 def _cycle_lines(cycles: list[dict[str, Any]], now: datetime) -> list[str]:
     if not cycles:
         return ["*Last poll:* none yet"]
-    last = cycles[0]
-    when = _parse_time(last.get("at"))
+    when = _parse_time(cycles[0].get("at"))
     ago = f"{_ago(now - when)} ago" if when else "at an unknown time"
+    batch = [cy for cy in cycles if when and (t := _parse_time(cy.get("at"))) and when - t <= CYCLE_SPREAD]
+    last = {key: sum(int(cy.get(key, 0) or 0) for cy in batch or cycles[:1]) for key in _CYCLE_COUNTS}
     today = now.date()
     alerts_today = sum(int(cy.get("alerts", 0) or 0) for cy in cycles
                        if (t := _parse_time(cy.get("at"))) and t.date() == today)
     return [
-        f"*Last poll:* {ago} — {last.get('sources_ok', 0)} sources ok, "
-        f"{last.get('sources_failed', 0)} failed, {last.get('items_new', 0)} new items, "
-        f"{last.get('alerts', 0)} alerts",
+        f"*Last poll:* {ago} — {last['sources_ok']} sources ok, "
+        f"{last['sources_failed']} failed, {last['items_new']} new items, "
+        f"{last['alerts']} alerts",
         f"*Alerts today (UTC):* {alerts_today}",
     ]
 
