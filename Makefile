@@ -4,6 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared/data
+# checkov lives in its own venv: in .venv it would downgrade boto3 and pull in ~60 packages.
+SCAN_VENV := .venv-scan
+CHECKOV_VERSION := 3.3.30
+SCAN_STAMP := $(SCAN_VENV)/.installed-$(CHECKOV_VERSION)
 
 .PHONY: demo test lint eval bench clean deploy build
 
@@ -14,17 +18,23 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(SCAN_STAMP):
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	@$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@$(SCAN_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	@touch $(SCAN_STAMP)
+
 demo: $(STAMP)
 	@$(PY) -m vigil.demo
 
-test: $(STAMP)
+test: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	CHECKOV=$(SCAN_VENV)/bin/checkov $(PY) -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check . || true
 	$(VENV)/bin/cfn-lint template.yaml
+	$(SCAN_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 
 eval: $(STAMP)
 	@$(PY) -m vigil.evaluate $(or $(ITEMS),$(SHARED)/dev-items.jsonl)
@@ -39,4 +49,4 @@ deploy: build
 	sam deploy --guided
 
 clean:
-	rm -rf $(VENV) .vigil .pytest_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(SCAN_VENV) .vigil .pytest_cache .ruff_cache .aws-sam

@@ -1,9 +1,10 @@
 """template.yaml: SAM transform, cfn-lint, and the security findings a scanner would raise.
 
-checkov is not a dev dependency: installing it downgrades boto3/botocore and pulls in
-numpy and ~60 packages, so `test_security_findings` checks the same rules itself (each
-named by the checkov id it stands for). If a `checkov` binary is on PATH (or the
-CHECKOV env var names one), `test_checkov_finds_nothing` runs it as well.
+checkov is not a dev dependency: installing it into .venv downgrades boto3/botocore and
+pulls in ~60 packages, so `make test` installs it into its own `.venv-scan` and names it
+in the CHECKOV env var; `test_checkov_finds_nothing` runs it. `test_security_findings`
+also checks the main rules itself (each named by the checkov id it stands for), so a
+bare `pytest` without checkov still guards them.
 """
 
 from __future__ import annotations
@@ -178,7 +179,8 @@ def _checkov() -> str | None:
     return os.environ.get("CHECKOV") or shutil.which("checkov")
 
 
-@pytest.mark.skipif(_checkov() is None, reason="checkov not installed (not a dev dependency; see module doc)")
+@pytest.mark.skipif(_checkov() is None,
+                    reason="checkov not installed: `make test` installs it into .venv-scan (see module doc)")
 def test_checkov_finds_nothing() -> None:
     proc = subprocess.run(
         [str(_checkov()), "-f", str(TEMPLATE), "--framework", "cloudformation", "--skip-download",
