@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -17,7 +18,7 @@ from vigil.adapters.sqs_sink import SqsAlertSink
 from vigil.fanout import decode_batch
 from vigil.feeds import HttpFeedReader
 from vigil.observability import logger, metrics, record_cycle, tracer
-from vigil.pipeline import run_cycle
+from vigil.pipeline import CycleOptions, run_cycle
 from vigil.settings import load_settings
 from vigil.store import Store
 from vigil.topics import load_topics
@@ -27,6 +28,8 @@ KV = DynamoKV(SETTINGS.table_name)
 STORE = Store(KV)
 SINK = SqsAlertSink(SETTINGS.alert_queue_url)
 TOPICS = load_topics()
+# Story window, backlog grace and failing threshold from VIGIL_* variables (see README).
+OPTIONS = CycleOptions.from_env(os.environ)
 PROCESSOR = BatchProcessor(event_type=EventType.SQS)
 # SQS delivers at least once: a redelivered batch would fetch every feed in it again.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="messageId", expires_after_seconds=3600)
@@ -39,7 +42,7 @@ def fetch_batch(record: SQSRecord) -> dict[str, Any]:
     sources = decode_batch(record.body)
     reader = HttpFeedReader()
     try:
-        report = run_cycle(sources, TOPICS, STORE, reader, SINK)
+        report = run_cycle(sources, TOPICS, STORE, reader, SINK, OPTIONS)
     finally:
         reader.close()
     record_cycle(report)

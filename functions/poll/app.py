@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from vigil.config import load_sources
 from vigil.feeds import HttpFeedReader
 from vigil.models import Source
 from vigil.observability import count, logger, metrics, record_cycle, tracer
-from vigil.pipeline import CycleReport, run_cycle
+from vigil.pipeline import CycleOptions, CycleReport, run_cycle
 from vigil.settings import load_settings
 from vigil.store import Store, now_utc
 from vigil.topics import load_topics
@@ -31,6 +32,8 @@ STORE = Store(KV)
 SQS = make_sqs_client()
 SINK = SqsAlertSink(SETTINGS.alert_queue_url, SQS)
 TOPICS = load_topics()
+# Story window, backlog grace and failing threshold from VIGIL_* variables (see README).
+OPTIONS = CycleOptions.from_env(os.environ)
 SOURCES = load_sources()
 # EventBridge may deliver one scheduled event twice; the second would repeat a whole cycle.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3600)
@@ -46,7 +49,7 @@ def all_sources() -> list[Source]:
 def run_inline(sources: Sequence[Source]) -> CycleReport:
     reader = HttpFeedReader()
     try:
-        return run_cycle(sources, TOPICS, STORE, reader, SINK)
+        return run_cycle(sources, TOPICS, STORE, reader, SINK, OPTIONS)
     finally:
         reader.close()
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from vigil.adapters.sqlite_kv import SQLiteKV
+from vigil.config import ConfigError
 from vigil.models import (
     Alert,
     ChannelSettings,
@@ -191,3 +192,17 @@ def test_sources_not_due_are_not_read(store: Store) -> None:
     report = run_cycle(SOURCES, TOPICS, store, reader, ListSink(), CycleOptions(), now=NOW)
     assert reader.read_ids == ["post"]
     assert report.sources_skipped == 1
+
+
+def test_options_from_the_environment() -> None:
+    options = CycleOptions.from_env({"VIGIL_STORY_WINDOW_HOURS": "24", "VIGIL_BACKLOG_HOURS": "0.5"})
+    assert options.story_window == timedelta(hours=24)
+    assert options.backlog_grace == timedelta(minutes=30)
+    assert options.failing_after == CycleOptions().failing_after
+    assert CycleOptions.from_env({}) == CycleOptions()
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "99999"])
+def test_a_bad_option_in_the_environment_names_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError, match="VIGIL_BACKLOG_HOURS"):
+        CycleOptions.from_env({"VIGIL_BACKLOG_HOURS": value})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -90,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = run_once(
         sources_file=args.sources, topics_file=args.topics, state=args.state,
         outbox=Path(args.outbox), channels=tuple(args.channel), preview=not args.quiet,
-        options=CycleOptions(force=args.force),
+        options=dataclasses.replace(CycleOptions.from_env(os.environ), force=args.force),
     )
     print_problems(report)
     print(report.summary_line())

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from vigil import health
 from vigil.classify import Classifier
+from vigil.config import ConfigError
 from vigil.models import (
     Alert,
     ChannelSettings,
@@ -69,6 +70,29 @@ class CycleOptions:
     failing_after: timedelta = timedelta(hours=6)
     # Poll every source now, ignoring intervals and Retry-After deferrals.
     force: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CycleOptions:
+        """Options from VIGIL_* variables (hours); a bad value is a ConfigError naming it."""
+        default = cls()
+        return cls(
+            story_window=_hours(env, "VIGIL_STORY_WINDOW_HOURS", default.story_window),
+            backlog_grace=_hours(env, "VIGIL_BACKLOG_HOURS", default.backlog_grace),
+            failing_after=_hours(env, "VIGIL_FAILING_AFTER_HOURS", default.failing_after),
+        )
+
+
+def _hours(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours <= 24 * 365:
+        raise ConfigError(f"environment: {name} must be a number of hours (0..8760), got {raw!r}")
+    return timedelta(hours=hours)
 
 
 @dataclass(slots=True)
