@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from vigil.adapters.sqlite_kv import SQLiteKV
 from vigil.cli import main
 from vigil.fetch import ALLOW_PRIVATE_ENV
+from vigil.models import Source, SourceState
+from vigil.store import Store
 
 from tests.adapters.feedserver import FeedServer
 
@@ -16,6 +19,12 @@ from tests.adapters.feedserver import FeedServer
 def server() -> Iterator[FeedServer]:
     with FeedServer() as srv:
         yield srv
+
+
+@pytest.fixture(autouse=True)
+def _away_from_local_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `sources check` reads .vigil/state.db when it exists: keep a developer's out of it.
+    monkeypatch.chdir(tmp_path)
 
 
 def sources_file(tmp_path: Path, server: FeedServer, routes: dict[str, str]) -> Path:
@@ -69,3 +78,33 @@ def test_check_with_all_sources_healthy_exits_zero(
     path = sources_file(tmp_path, server, {"one": "/feed/one", "two": "/gzip/two"})
     assert main(["sources", "check", "--sources", str(path)]) == 0
     assert capsys.readouterr().out.strip().endswith("2 ok, 0 failing")
+
+
+def test_check_with_state_adds_slack_sources_and_stored_health(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a state where an admin added a source from Slack and another has been failing
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    state = tmp_path / "state.db"
+    store = Store(SQLiteKV(state))
+    store.put_custom_source(Source("added", server.url("/feed/added")))
+    store.put_source_state(SourceState("good", consecutive_failures=3, last_error="HTTP 503"))
+    store.close()
+    path = sources_file(tmp_path, server, {"good": "/feed/good"})
+    # When the sources are checked against that state
+    code = main(["sources", "check", "--sources", str(path), "--state", str(state)])
+    # Then the Slack-added source is checked too, and each row shows its stored health
+    out = capsys.readouterr().out
+    assert "stored health" in out.splitlines()[0]
+    assert "3 failures" in next(line for line in out.splitlines() if line.startswith("good"))
+    assert "never polled" in next(line for line in out.splitlines() if line.startswith("added"))
+    assert out.strip().endswith("2 ok, 0 failing")
+    assert code == 0
+
+
+def test_check_with_a_missing_state_file_is_a_clear_error(
+    tmp_path: Path, server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = sources_file(tmp_path, server, {"good": "/feed/good"})
+    assert main(["sources", "check", "--sources", str(path), "--state", str(tmp_path / "nope.db")]) == 2
+    assert "state file not found" in capsys.readouterr().err

@@ -16,6 +16,8 @@ from vigil.pipeline import CycleOptions, CycleReport
 from vigil.store import StoreError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from vigil.fetch import FetchResult
     from vigil.models import Source
 
@@ -178,6 +180,11 @@ def _add_sources(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "items, latency and problem. Exit status 1 when any source fails.",
     )
     check.add_argument("--sources", metavar="FILE", help="sources TOML (default: the shipped list)")
+    check.add_argument(
+        "--state", metavar="PATH", default=None,
+        help="also check sources added from Slack and show each one's stored health "
+        f"(SQLite file or dynamodb://TABLE; default: {DEFAULT_STATE} if it exists). Nothing is written.",
+    )
     check.set_defaults(handler=cmd_sources_check)
     p.set_defaults(handler=lambda _args: (p.print_help(), 2)[1])
 
@@ -187,6 +194,8 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
     from vigil.fetch import Fetcher, FetchJob
 
     sources = load_sources(args.sources)
+    stored = _stored_health(args.state, sources)
+    sources += stored.extra_sources
     by_id = {s.id: s for s in sources}
     checked: dict[str, tuple[list[str], bool]] = {}
     fetcher = Fetcher()
@@ -196,10 +205,49 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
     finally:
         fetcher.close()
     rows = [checked[s.id] for s in by_id.values()]
-    print(_table(["id", "status", "items", "latency ms", "problem"], [row for row, _ in rows]))
+    header = ["id", "status", "items", "latency ms", "problem"]
+    if stored.health is not None:
+        header.insert(4, "stored health")
+        for (row, _), source in zip(rows, by_id.values(), strict=True):
+            row.insert(4, stored.health.get(source.id, "never polled"))
+    print(_table(header, [row for row, _ in rows]))
     failing = sum(1 for _, ok in rows if not ok)
     print(f"{len(rows) - failing} ok, {failing} failing")
     return 1 if failing else 0
+
+
+@dataclasses.dataclass
+class _StoredHealth:
+    extra_sources: list[Source]
+    health: dict[str, str] | None  # None: no state to read
+
+
+def _stored_health(spec: str | None, configured: list[Source]) -> _StoredHealth:
+    """Sources added from Slack and a one-line health per source, read from the state."""
+    from vigil import health
+    from vigil.state import dynamodb_table, open_store
+    from vigil.store import now_utc
+
+    if spec is None:
+        if not DEFAULT_STATE.exists():
+            return _StoredHealth([], None)
+        spec = str(DEFAULT_STATE)
+    elif dynamodb_table(spec) is None and not Path(spec).exists():
+        raise ConfigError(f"{spec}: state file not found")
+    store = open_store(spec)
+    try:
+        known = {s.id for s in configured}
+        extra = [s for s in store.custom_sources() if s.id not in known]
+        now = now_utc()
+        states = store.source_states_of([*known, *(s.id for s in extra)])
+        text = {sid: health.problem(st, now) or _last_ok(st.last_success) for sid, st in states.items()}
+        return _StoredHealth(extra, text)
+    finally:
+        store.close()
+
+
+def _last_ok(when: datetime | None) -> str:
+    return f"ok, last success {when:%Y-%m-%d %H:%M} UTC" if when else "no success yet"
 
 
 def _check_row(result: FetchResult, source: Source) -> tuple[list[str], bool]:
