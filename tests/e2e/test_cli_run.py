@@ -6,14 +6,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.loopback import serve_bodies
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC)
@@ -52,29 +52,10 @@ FEEDS = {
 }
 
 
-class _FeedHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = FEEDS.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def feed_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FeedHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_bodies(FEEDS) as base:
+        yield base
 
 
 def _sources(tmp_path: Path, base: str, extra: str = "") -> Path:

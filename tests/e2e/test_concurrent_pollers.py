@@ -8,12 +8,10 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 
 from tests.aws_stack import create_table, make_moto_dynamodb_atomic
 from tests.fakeslack import FakeSlack
+from tests.loopback import serve_bodies
 
 pytestmark = pytest.mark.slow
 
@@ -58,28 +57,10 @@ def _rss(items: list[tuple[str, str]]) -> bytes:
             f"<link>https://example.org/</link><description>d</description>{entries}</channel></rss>").encode()
 
 
-class _Feeds(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        items = FEEDS.get(self.path)
-        body = _rss(items) if items else b""
-        self.send_response(200 if items else 404)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def feeds() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Feeds)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_bodies({path: _rss(items) for path, items in FEEDS.items()}) as base:
+        yield base
 
 
 @pytest.fixture
