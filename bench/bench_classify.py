@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 DEV_ITEMS = HERE.parent.parent / "shared" / "data" / "dev-items.jsonl"
 TARGET = 20_000  # items/s, issue 4
 MIN_ITEMS = 20_000
-ROUNDS = 3
+ROUNDS = 5
 
 Items = list[tuple[str, str]]
 

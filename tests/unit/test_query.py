@@ -232,3 +232,60 @@ def test_valid_queries_match_arbitrary_text_without_crashing(source: str, text: 
 def test_or_of_terms_matches_exactly_when_one_term_occurs(words: list[str]) -> None:
     text = " ".join(words)
     assert matches("taiwan OR 台湾", text) == ("taiwan" in words or "台湾" in words)
+
+
+# --- the fast paths agree with the plain ones ---------------------------------------
+
+_TEXT_WORDS = st.sampled_from(
+    [
+        "navy",
+        "drills",
+        "taiwan",
+        "strait",
+        "joint",
+        "sanctions",
+        "russia’s",
+        "“shadow",
+        "fleet”",
+        "—",
+        "…",
+        "Тайвань",
+        "台湾",
+        "x",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_TEXT_WORDS, max_size=30).map(" ".join))
+def test_typographic_punctuation_fast_path_gives_the_same_words(text: str) -> None:
+    # The fast path turns curly quotes and dashes into spaces and takes the ASCII
+    # route; the general route (NFKC + regex) must find exactly the same words.
+    import unicodedata
+
+    from vigil.query import _WORD_RE, normalize_text, tokenize
+
+    general = unicodedata.normalize("NFKC", text).lower()
+    if not any("\u3400" <= ch <= "\u9fff" for ch in general):
+        assert tokenize(normalize_text(text)) == _WORD_RE.findall(general)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_QUERY_ALPHABET, max_size=20).map(" ".join),
+    st.lists(st.sampled_from(["a", "b", "x", "Тайвань", "台湾", "the"]), max_size=25).map(" ".join),
+)
+def test_generated_query_functions_agree_with_the_tree_walk(source: str, text: str) -> None:
+    from vigil.query import QueryEngine
+
+    try:
+        engine = QueryEngine({"q": source}, {"x": "b OR 台湾"})
+    except QueryError:
+        return
+    scan = engine.scan(text, text)
+    tree = engine._evals["q"]
+    assert engine.test("q", scan) == tree.test(scan.found)
+    if tree.test(scan.found):
+        walked: list[int] = []
+        tree.evidence(scan.found, walked)
+        assert engine.evidence("q", scan) == walked

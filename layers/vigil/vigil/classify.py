@@ -36,6 +36,11 @@ class Classifier:
             if topic.notable:
                 queries[f"{topic.id}:notable"] = topic.notable
         self._engine = QueryEngine(queries)
+        # Query names per topic, formatted once (not per item on the hot path).
+        self._names = {
+            t.id: (f"{t.id}:query", f"{t.id}:urgent" if t.urgent else "", f"{t.id}:notable" if t.notable else "")
+            for t in self.topics
+        }
 
     def classify(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """The topics that apply, sorted by topic id.
@@ -44,7 +49,12 @@ class Classifier:
         supported language, so it does not change the result.
         """
         scan = self._engine.scan(title, summary)
-        return [m for topic in self.topics if (m := self._match(topic, scan)) is not None]
+        out = []
+        for topic in self.topics:
+            match = self._match(topic, scan)
+            if match is not None:
+                out.append(match)
+        return out
 
     def scores(self, title: str, summary: str = "", lang: str | None = None) -> dict[str, float]:
         """A score for every topic (>= 0.5 exactly for those that apply)."""
@@ -60,25 +70,24 @@ class Classifier:
         return out
 
     def _match(self, topic: Topic, scan: Scan) -> TopicMatch | None:
-        engine, name = self._engine, f"{topic.id}:query"
+        engine = self._engine
+        name, urgent, notable = self._names[topic.id]
         if not engine.test(name, scan):
             return None
-        leaves = engine.evidence(name, scan)
-        evidence = scan.surfaces(leaves)
+        evidence, in_title = scan.evidence(engine.evidence(name, scan))
         score = 1.0 - 0.5 * 0.6 ** len(evidence)
-        if scan.in_title(leaves):
+        if in_title:
             score += 0.05
-        return TopicMatch(topic.id, round(min(score, 1.0), 3), self._severity(topic, scan), evidence)
-
-    def _severity(self, topic: Topic, scan: Scan) -> Severity:
-        if topic.urgent and self._engine.test(f"{topic.id}:urgent", scan):
-            return Severity.URGENT
-        if topic.notable and self._engine.test(f"{topic.id}:notable", scan):
-            return Severity.NOTABLE
-        return Severity.ROUTINE
+        if urgent and engine.test(urgent, scan):
+            severity = Severity.URGENT
+        elif notable and engine.test(notable, scan):
+            severity = Severity.NOTABLE
+        else:
+            severity = Severity.ROUTINE
+        return TopicMatch(topic.id, round(min(score, 1.0), 3), severity, evidence)
 
     def _miss_score(self, topic: Topic, scan: Scan) -> float:
-        found = self._engine.partial(f"{topic.id}:query", scan)
+        found = self._engine.partial(self._names[topic.id][0], scan)
         return round(0.45 * (1.0 - 0.7**found), 3)
 
 

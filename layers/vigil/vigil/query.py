@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import compress, pairwise
 
 # Title and summary positions are kept this far apart so a phrase or NEAR never
 # spans the boundary between them; NEAR distances are capped below it.
@@ -68,6 +68,16 @@ _WORD_RE = re.compile(r"[^\W_]+")
 _ASCII_WORDS = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
 
 
+# Typographic punctuation common in English news (curly quotes, dashes, ellipsis,
+# no-break spaces). `tokenize` drops punctuation anyway, so turning these into spaces
+# changes no word, and lets most English text take the ASCII fast path instead of
+# Unicode normalization and a regex (about 8x slower). Chained `str.replace` is used
+# because `str.translate` with a non-ASCII table is slower than the regex itself.
+_TYPOGRAPHIC = (
+    "\u2019\u2018\u201c\u201d\u2014\u2013\u2026\u00a0\u201a\u201e\u2010\u2011\u2012\u2015\u2009\u202f\u00ab\u00bb"
+)
+
+
 def normalize_text(text: str) -> str:
     """Lower-case, fold compatibility forms, ё and traditional Chinese (for matching only).
 
@@ -75,6 +85,12 @@ def normalize_text(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
+    folded = text
+    for mark in _TYPOGRAPHIC:
+        if mark in folded:
+            folded = folded.replace(mark, " ")
+    if folded.isascii():
+        return folded.lower()
     text = unicodedata.normalize("NFKC", text).lower()
     if "ё" in text:
         text = text.replace("ё", "е")
@@ -113,6 +129,9 @@ class QueryError(ValueError):
 # ---------------------------------------------------------------- syntax tree
 
 Pattern = tuple[tuple[str, bool], ...]  # (word, is_prefix) per token
+# A phrase as the scanner checks it: leaf id, length in words, the (offset, word,
+# is_prefix) still to compare after the words it was indexed by, and its text when fixed.
+_Phrase = tuple[int, int, tuple[tuple[int, str, bool], ...], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,8 +415,37 @@ def expand(source: str, defs: Mapping[str, str], _expanding: tuple[str, ...] = (
 Hits = dict[int, list[tuple[int, int, str]]]
 
 
+# What one token can start: the single-word leaves it is, and the phrases that may
+# begin at it (indexed by their second word; those whose second word is a prefix are
+# checked on every occurrence), or None when it has no phrases.
+_Plan = tuple[tuple[int, ...], tuple[dict[str, tuple["_Phrase", ...]], tuple["_Phrase", ...]] | None]
+
+
+class _PlanMemo(dict[str, "_Plan | None"]):
+    """token -> plan; an unseen token is learnt on first lookup, so an item's plans
+    come from one `map` in C rather than a Python loop over every token."""
+
+    __slots__ = ("learn",)
+
+    def __init__(self, learn: Callable[[str], _Plan | None]) -> None:
+        super().__init__()
+        self.learn = learn
+
+    def __missing__(self, token: str) -> _Plan | None:
+        if len(self) >= _MEMO_LIMIT:
+            self.clear()  # untrusted text can hold any number of distinct words
+        plan = self[token] = self.learn(token)
+        return plan
+
+
 class _Scanner:
-    """Finds every leaf of every query in one pass over an item's tokens."""
+    """Finds every leaf of every query in one pass over an item's tokens.
+
+    News vocabulary repeats, so what each distinct token can start is worked out once
+    and memoized (`None` for the many tokens that start nothing). An item then costs
+    one dictionary lookup per token, plus work on the few tokens that matter; each
+    distinct token's occurrences are collected once and shared by the leaves it is.
+    """
 
     def __init__(self) -> None:
         self.patterns: list[Pattern] = []
@@ -405,11 +453,7 @@ class _Scanner:
         self._first_exact: dict[str, list[int]] = {}
         self._first_prefix: dict[str, list[int]] = {}
         self._prefix_lengths: list[int] = []
-        # token -> leaves that can start at it; `_active` holds the tokens with any.
-        # News vocabulary repeats, so after warm-up almost every token is known and an
-        # item costs a few set operations plus work on the tokens that matter.
-        self._memo: dict[str, tuple[tuple[int, ...], dict[str, tuple[int, ...]], tuple[int, ...]]] = {}
-        self._active: set[str] = set()
+        self._plans = _PlanMemo(self._learn)
 
     def add(self, pattern: Pattern) -> int:
         if pattern in self._ids:
@@ -421,72 +465,84 @@ class _Scanner:
         table = self._first_prefix if prefix else self._first_exact
         table.setdefault(word, []).append(leaf)
         self._prefix_lengths = sorted({len(p) for p in self._first_prefix})
-        self._forget()
+        self._plans.clear()
         return leaf
 
-    def _forget(self) -> None:
-        self._memo.clear()
-        self._active.clear()
-
-    def _learn(self, token: str) -> None:
-        """Record which leaves can start at `token`, phrases indexed by their second word."""
+    def _learn(self, token: str) -> _Plan | None:
+        """What `token` can start (called by the memo for each new distinct token)."""
         found = list(self._first_exact.get(token, ()))
         for size in self._prefix_lengths:
             if size > len(token):
                 break
             found.extend(self._first_prefix.get(token[:size], ()))
         singles: list[int] = []
-        by_next: dict[str, list[int]] = {}
-        loose: list[int] = []
+        by_next: dict[str, list[_Phrase]] = {}
+        loose: list[_Phrase] = []
         for leaf in found:
             pattern = self.patterns[leaf]
             if len(pattern) == 1:
                 singles.append(leaf)
-            elif pattern[1][1]:
-                loose.append(leaf)  # second word is a prefix: checked on every occurrence
+                continue
+            # A phrase of exact words always reads the same; one with a prefix word
+            # takes its text from the item.
+            surface = None if any(prefix for _, prefix in pattern) else _join([w for w, _ in pattern])
+            if pattern[1][1]:
+                checks = tuple((k, w, p) for k, (w, p) in enumerate(pattern) if k >= 1)
+                loose.append((leaf, len(pattern), checks, surface))
             else:
-                by_next.setdefault(pattern[1][0], []).append(leaf)
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._forget()
-        self._memo[token] = (tuple(singles), {k: tuple(v) for k, v in by_next.items()}, tuple(loose))
-        if found:
-            self._active.add(token)
+                checks = tuple((k, w, p) for k, (w, p) in enumerate(pattern) if k >= 2)
+                by_next.setdefault(pattern[1][0], []).append((leaf, len(pattern), checks, surface))
+        phrases = ({k: tuple(v) for k, v in by_next.items()}, tuple(loose)) if by_next or loose else None
+        return (tuple(singles), phrases) if found else None
 
-    def scan(self, tokens: list[str], title_end: int) -> Hits:
+    def scan(self, tokens: list[str], title_end: int) -> _Found:
         """Occurrences of every leaf; tokens after `title_end` (the summary) are shifted
         by a gap so that no NEAR reaches from the title into the summary."""
-        hits: Hits = {}
-        distinct = set(tokens)
-        for token in distinct.difference(self._memo):
-            self._learn(token)
-        useful = distinct & self._active
-        if not useful:
-            return hits
-        memo, n = self._memo, len(tokens)
-        for i in [i for i, token in enumerate(tokens) if token in useful]:
-            token = tokens[i]
-            pos = i if i < title_end else i + _FIELD_GAP
-            singles, by_next, loose = memo[token]
-            for leaf in singles:
-                hits.setdefault(leaf, []).append((pos, pos + 1, token))
-            if i + 1 < n and (by_next or loose):
-                self._phrases(by_next.get(tokens[i + 1], ()) + loose, tokens, i, pos, hits)
-        return hits
-
-    def _phrases(self, leaves: tuple[int, ...], tokens: list[str], i: int, pos: int, hits: Hits) -> None:
+        occ: Hits = {}
+        words: dict[str, tuple[tuple[int, ...], list[tuple[int, int, str]]]] = {}
         n = len(tokens)
-        for leaf in leaves:
-            pattern = self.patterns[leaf]
-            if _rest_matches(pattern, tokens, i, n):
-                size = len(pattern)
-                hits.setdefault(leaf, []).append((pos, pos + size, _join(tokens[i : i + size])))
+        # Most tokens start nothing (plan None); `compress` skips them in C.
+        plans = list(map(self._plans.__getitem__, tokens))
+        for i in compress(range(n), plans):
+            token = tokens[i]
+            singles, phrases = plans[i]  # type: ignore[misc]
+            pos = i if i < title_end else i + _FIELD_GAP
+            if singles:
+                entry = words.get(token)
+                if entry is None:
+                    words[token] = (singles, [(pos, pos + 1, token)])
+                else:
+                    entry[1].append((pos, pos + 1, token))
+            if phrases is None or i + 1 >= n:
+                continue
+            by_next, loose = phrases
+            candidates = by_next.get(tokens[i + 1])
+            if candidates is None:
+                if not loose:
+                    continue
+                candidates = loose
+            elif loose:
+                candidates += loose
+            for leaf, size, checks, surface in candidates:
+                if checks and not _rest_matches(checks, size, tokens, i, n):
+                    continue
+                if surface is None:
+                    surface = _join(tokens[i : i + size])
+                occ.setdefault(leaf, []).append((pos, pos + size, surface))
+        # A word's occurrence list is shared by the leaves it is; a prefix leaf that
+        # several words match merges theirs by position.
+        for leaves, found in words.values():
+            for leaf in leaves:
+                earlier = occ.get(leaf)
+                occ[leaf] = found if earlier is None else sorted(earlier + found)
+        return _Found(occ)
 
 
-def _rest_matches(pattern: Pattern, tokens: list[str], i: int, n: int) -> bool:
-    if i + len(pattern) > n:
+def _rest_matches(checks: tuple[tuple[int, str, bool], ...], size: int, tokens: list[str], i: int, n: int) -> bool:
+    """Whether the words of a phrase not yet compared (`checks`) follow at `i`."""
+    if i + size > n:
         return False
-    for k in range(1, len(pattern)):
-        word, prefix = pattern[k]
+    for k, word, prefix in checks:
         token = tokens[i + k]
         if not (token.startswith(word) if prefix else token == word):
             return False
@@ -552,10 +608,14 @@ class _LeafEval(_Eval):
 class _AnyEval(_Eval):
     """An OR of plain terms: one set test instead of a walk over the children."""
 
-    __slots__ = ("ids",)
+    __slots__ = ("_last_hits", "_last_spans", "ids")
 
     def __init__(self, ids: Iterable[int]) -> None:
         self.ids = frozenset(ids)
+        # A term list is shared by several NEARs (@russia, @china ...): its spans
+        # for the last item are kept, as in _NearEval.
+        self._last_hits: _Found | None = None
+        self._last_spans: list[tuple[int, int, tuple[int, ...]]] = []
 
     def test(self, hits: _Found) -> bool:
         return not self.ids.isdisjoint(hits.keys)
@@ -564,8 +624,12 @@ class _AnyEval(_Eval):
         out.extend(self.ids.intersection(hits.keys))
 
     def spans(self, hits: _Found) -> list[tuple[int, int, tuple[int, ...]]]:
+        if hits is self._last_hits:
+            return self._last_spans
         occ = hits.occ
-        return [(s, e, (leaf,)) for leaf in self.ids.intersection(hits.keys) for s, e, _ in occ[leaf]]
+        self._last_spans = [(s, e, (leaf,)) for leaf in self.ids.intersection(hits.keys) for s, e, _ in occ[leaf]]
+        self._last_hits = hits
+        return self._last_spans
 
     def leaves(self) -> set[int]:
         return set(self.ids)
@@ -647,6 +711,10 @@ class _NearEval(_Eval):
             return bool(self._last_spans)
         return self.left.test(hits) and self.right.test(hits) and bool(self.spans(hits))
 
+    def close(self, hits: _Found) -> bool:
+        """Whether some occurrences of both sides are close (both sides known to occur)."""
+        return bool(self.spans(hits))
+
     def evidence(self, hits: _Found, out: list[int]) -> None:
         for _, _, leaves in self.spans(hits):
             out.extend(leaves)
@@ -660,15 +728,17 @@ class _NearEval(_Eval):
 
     def _spans(self, hits: _Found) -> list[tuple[int, int, tuple[int, ...]]]:
         found = []
+        right = self.right.spans(hits)
+        distance = self.distance
         for ls, le, lleaves in self.left.spans(hits):
-            for rs, re_, rleaves in self.right.spans(hits):
+            for rs, re_, rleaves in right:
                 if le <= rs:
                     gap = rs - le
                 elif re_ <= ls:
                     gap = ls - re_
                 else:
                     continue  # one word cannot be both sides
-                if gap <= self.distance:
+                if gap <= distance:
                     found.append((min(ls, rs), max(le, re_), lleaves + rleaves))
         return found
 
@@ -722,21 +792,107 @@ def _leaf_ids(children: list[_Eval]) -> set[int]:
     return ids
 
 
-@dataclass(frozen=True, slots=True)
+class _Codegen:
+    """A compiled query tree as generated Python functions: `test` and `evidence`.
+
+    A topic query is a tree of a few hundred nodes; walking it costs a method call
+    per node, which was a third of the time per item. The generated `test` is one
+    boolean expression of set tests (`not S3.isdisjoint(K)`), `and`, `or` and `not`,
+    short-circuiting exactly as the tree does, and `evidence` is the tree's evidence
+    walk unrolled into statements (same order, so the same evidence). NEAR stays a
+    call to its evaluator, which keeps the item's spans. The source holds only
+    integers and generated names, never query text, so nothing a user typed is
+    executed. A tree too deep for the Python compiler keeps the method walk.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[str, object] = {}
+        self._bound: dict[tuple[str, int], str] = {}
+
+    def bind(self, node: _Eval, kind: str, value: object) -> str:
+        key = (kind, id(node))
+        name = self._bound.get(key)
+        if name is None:
+            name = self._bound[key] = f"{kind}{len(self._bound)}"
+            self.names[name] = value
+            self.names[f"_keep{name}"] = node  # keeps id(node) from being reused
+        return name
+
+    def expr(self, node: _Eval) -> str:
+        if isinstance(node, _LeafEval):
+            return f"{node.leaf} in K"
+        if isinstance(node, _AnyEval):
+            return f"not {self.bind(node, 'S', node.ids)}.isdisjoint(K)"
+        if isinstance(node, _NotEval):
+            return f"not ({self.expr(node.child)})"
+        if isinstance(node, _AndEval | _OrEval):
+            joiner = " and " if isinstance(node, _AndEval) else " or "
+            return "(" + joiner.join(f"({self.expr(c)})" for c in node.children) + ")"
+        if isinstance(node, _NearEval):
+            # Both sides must occur before positions are compared (most items stop here).
+            close = self.bind(node, "N", node.close)
+            return f"({self.expr(node.left)}) and ({self.expr(node.right)}) and {close}(F)"
+        raise TypeError(f"cannot compile {type(node).__name__}")
+
+    def evidence(self, node: _Eval, indent: str) -> list[str]:
+        if isinstance(node, _LeafEval):
+            return [f"{indent}out.append({node.leaf})"]
+        if isinstance(node, _AnyEval):
+            return [f"{indent}out.extend({self.bind(node, 'S', node.ids)}.intersection(K))"]
+        if isinstance(node, _NotEval):
+            return []  # an absence is not evidence
+        if isinstance(node, _AndEval):
+            return [line for c in node.children for line in self.evidence(c, indent)]
+        if isinstance(node, _OrEval):
+            lines = []
+            for c in node.children:
+                lines.append(f"{indent}if {self.expr(c)}:")
+                lines.extend(self.evidence(c, indent + " ") or [f"{indent} pass"])
+            return lines
+        if isinstance(node, _NearEval):
+            return [f"{indent}{self.bind(node, 'E', node.evidence)}(F, out)"]
+        raise TypeError(f"cannot compile {type(node).__name__}")
+
+    @classmethod
+    def functions(cls, ev: _Eval) -> tuple[Callable[[_Found], bool], Callable[[_Found, list[int]], None]]:
+        gen = cls()
+        try:
+            body = gen.evidence(ev, " ") or [" pass"]
+            source = f"def test(F):\n K = F.keys\n return {gen.expr(ev)}\n"
+            source += "def evidence(F, out):\n K = F.keys\n" + "\n".join(body) + "\n"
+            exec(compile(source, "<query>", "exec"), gen.names)  # noqa: S102 (generated, see class doc)
+        except (RecursionError, MemoryError, SyntaxError):
+            return ev.test, ev.evidence
+        return gen.names["test"], gen.names["evidence"]  # type: ignore[return-value]
+
+
 class Scan:
     """The terms found in one item (title and summary), shared by every query."""
 
-    found: _Found
-    title_end: int
+    # A plain slotted class: a frozen dataclass's __init__ costs ~1 us per item.
+    __slots__ = ("found", "title_end")
+
+    def __init__(self, found: _Found, title_end: int) -> None:
+        self.found = found
+        self.title_end = title_end
 
     def surfaces(self, leaves: Iterable[int]) -> tuple[str, ...]:
         """Matched text for the leaves, each phrase once, in order of first appearance."""
+        return self.evidence(leaves)[0]
+
+    def evidence(self, leaves: Iterable[int]) -> tuple[tuple[str, ...], bool]:
+        """`surfaces(leaves)` and `in_title(leaves)` in one pass over the occurrences."""
+        occ = self.found.occ
         found: dict[str, int] = {}
-        for leaf in leaves:
-            for start, _, surface in self.found.occ.get(leaf, ()):
-                if surface not in found or start < found[surface]:
+        # A leaf can be evidence of several branches; its occurrences count once.
+        for leaf in dict.fromkeys(leaves):
+            for start, _, surface in occ.get(leaf, ()):
+                earlier = found.get(surface)
+                if earlier is None or start < earlier:
                     found[surface] = start
-        return tuple(sorted(found, key=found.__getitem__))
+        if not found:
+            return (), False
+        return tuple(sorted(found, key=found.__getitem__)), min(found.values()) < self.title_end
 
     def in_title(self, leaves: Iterable[int]) -> bool:
         occ = self.found.occ
@@ -749,11 +905,14 @@ class QueryEngine:
     def __init__(self, queries: Mapping[str, str], defs: Mapping[str, str] | None = None) -> None:
         self._scanner = _Scanner()
         self._evals: dict[str, _Eval] = {}
+        self._tests: dict[str, Callable[[_Found], bool]] = {}
+        self._evidence: dict[str, Callable[[_Found, list[int]], None]] = {}
         self._positive: dict[str, frozenset[int]] = {}
         shared: dict[Node, _Eval] = {}
         for name, source in queries.items():
             ev = _compile(parse(source, defs), self._scanner, shared)
             self._evals[name] = ev
+            self._tests[name], self._evidence[name] = _Codegen.functions(ev)
             self._positive[name] = frozenset(ev.leaves())
 
     def scan(self, title: str, summary: str = "") -> Scan:
@@ -764,15 +923,15 @@ class QueryEngine:
             # runs from the title into the summary.
             tokens.append(_SEPARATOR)
             tokens += tokenize(normalize_text(summary))
-        return Scan(_Found(self._scanner.scan(tokens, title_end)), title_end)
+        return Scan(self._scanner.scan(tokens, title_end), title_end)
 
     def test(self, name: str, scan: Scan) -> bool:
-        return self._evals[name].test(scan.found)
+        return self._tests[name](scan.found)
 
     def evidence(self, name: str, scan: Scan) -> list[int]:
         """Leaves that made the query true (call only when `test` is true)."""
         out: list[int] = []
-        self._evals[name].evidence(scan.found, out)
+        self._evidence[name](scan.found, out)
         return out
 
     def partial(self, name: str, scan: Scan) -> int:
