@@ -48,12 +48,13 @@ class Classifier:
         `lang` is accepted for the pipeline's convenience; queries carry terms in every
         supported language, so it does not change the result.
         """
-        scan = self._engine.scan(title, summary)
+        engine = self._engine
+        scan = engine.scan(title, summary)
         out = []
+        # Most topics do not apply to most items: test before any other work.
         for topic in self.topics:
-            match = self._match(topic, scan)
-            if match is not None:
-                out.append(match)
+            if engine.test(self._names[topic.id][0], scan):
+                out.append(self._matched(topic, scan))
         return out
 
     def scores(self, title: str, summary: str = "", lang: str | None = None) -> dict[str, float]:
@@ -70,10 +71,14 @@ class Classifier:
         return out
 
     def _match(self, topic: Topic, scan: Scan) -> TopicMatch | None:
+        if not self._engine.test(self._names[topic.id][0], scan):
+            return None
+        return self._matched(topic, scan)
+
+    def _matched(self, topic: Topic, scan: Scan) -> TopicMatch:
+        """Score, severity and evidence of a topic whose query matched."""
         engine = self._engine
         name, urgent, notable = self._names[topic.id]
-        if not engine.test(name, scan):
-            return None
         evidence, in_title = scan.evidence(engine.evidence(name, scan))
         score = 1.0 - 0.5 * 0.6 ** len(evidence)
         if in_title:

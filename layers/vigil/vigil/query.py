@@ -29,7 +29,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import compress, pairwise
+from itertools import compress, pairwise, repeat
+from typing import Any
 
 # Title and summary positions are kept this far apart so a phrase or NEAR never
 # spans the boundary between them; NEAR distances are capped below it.
@@ -129,9 +130,10 @@ class QueryError(ValueError):
 # ---------------------------------------------------------------- syntax tree
 
 Pattern = tuple[tuple[str, bool], ...]  # (word, is_prefix) per token
-# A phrase as the scanner checks it: leaf id, length in words, the (offset, word,
-# is_prefix) still to compare after the words it was indexed by, and its text when fixed.
-_Phrase = tuple[int, int, tuple[tuple[int, str, bool], ...], str | None]
+# A phrase as the scanner checks it: leaf id, length in words, the offset of its
+# anchor word (the one it is indexed by), the (offset, word, is_prefix) still to
+# compare besides the words it was found by, and its text when fixed.
+_Phrase = tuple[int, int, int, tuple[tuple[int, str, bool], ...], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,27 +417,15 @@ def expand(source: str, defs: Mapping[str, str], _expanding: tuple[str, ...] = (
 Hits = dict[int, list[tuple[int, int, str]]]
 
 
-# What one token can start: the single-word leaves it is, and the phrases that may
-# begin at it (indexed by their second word; those whose second word is a prefix are
-# checked on every occurrence), or None when it has no phrases.
-_Plan = tuple[tuple[int, ...], tuple[dict[str, tuple["_Phrase", ...]], tuple["_Phrase", ...]] | None]
+# What one token can be: the single-word leaves it is, and the phrases anchored at it,
+# indexed by the word after it or else the word before it (phrases with neither exact
+# are checked on every occurrence); None when it anchors no phrase.
+_Phrases = tuple[dict[str, tuple[_Phrase, ...]], dict[str, tuple[_Phrase, ...]], tuple[_Phrase, ...]]
+_Plan = tuple[tuple[int, ...], _Phrases | None]
 
 
-class _PlanMemo(dict[str, "_Plan | None"]):
-    """token -> plan; an unseen token is learnt on first lookup, so an item's plans
-    come from one `map` in C rather than a Python loop over every token."""
-
-    __slots__ = ("learn",)
-
-    def __init__(self, learn: Callable[[str], _Plan | None]) -> None:
-        super().__init__()
-        self.learn = learn
-
-    def __missing__(self, token: str) -> _Plan | None:
-        if len(self) >= _MEMO_LIMIT:
-            self.clear()  # untrusted text can hold any number of distinct words
-        plan = self[token] = self.learn(token)
-        return plan
+# Stands for "not learnt yet" in the plan memo (compared by identity).
+_UNSEEN: object = object()
 
 
 class _Scanner:
@@ -450,10 +440,13 @@ class _Scanner:
     def __init__(self) -> None:
         self.patterns: list[Pattern] = []
         self._ids: dict[Pattern, int] = {}
-        self._first_exact: dict[str, list[int]] = {}
-        self._first_prefix: dict[str, list[int]] = {}
+        # Leaves by their anchor word: the word itself for single words; for phrases
+        # the longest exact word (longer words are rarer: "to add" is found at "add",
+        # "s-400" at "400", not at every "to" or possessive "s").
+        self._anchor_exact: dict[str, list[int]] = {}
+        self._anchor_prefix: dict[str, list[int]] = {}
         self._prefix_lengths: list[int] = []
-        self._plans = _PlanMemo(self._learn)
+        self._plans: dict[str, object] = {}  # token -> _Plan | None (memo)
 
     def add(self, pattern: Pattern) -> int:
         if pattern in self._ids:
@@ -461,38 +454,49 @@ class _Scanner:
         leaf = len(self.patterns)
         self.patterns.append(pattern)
         self._ids[pattern] = leaf
-        word, prefix = pattern[0]
-        table = self._first_prefix if prefix else self._first_exact
+        word, prefix = pattern[_anchor(pattern)]
+        table = self._anchor_prefix if prefix else self._anchor_exact
         table.setdefault(word, []).append(leaf)
-        self._prefix_lengths = sorted({len(p) for p in self._first_prefix})
+        self._prefix_lengths = sorted({len(p) for p in self._anchor_prefix})
         self._plans.clear()
         return leaf
 
     def _learn(self, token: str) -> _Plan | None:
-        """What `token` can start (called by the memo for each new distinct token)."""
-        found = list(self._first_exact.get(token, ()))
+        """What `token` can be (called by the memo for each new distinct token)."""
+        found = list(self._anchor_exact.get(token, ()))
         for size in self._prefix_lengths:
             if size > len(token):
                 break
-            found.extend(self._first_prefix.get(token[:size], ()))
+            found.extend(self._anchor_prefix.get(token[:size], ()))
         singles: list[int] = []
         by_next: dict[str, list[_Phrase]] = {}
+        by_prev: dict[str, list[_Phrase]] = {}
         loose: list[_Phrase] = []
         for leaf in found:
             pattern = self.patterns[leaf]
-            if len(pattern) == 1:
+            size = len(pattern)
+            if size == 1:
                 singles.append(leaf)
                 continue
             # A phrase of exact words always reads the same; one with a prefix word
             # takes its text from the item.
             surface = None if any(prefix for _, prefix in pattern) else _join([w for w, _ in pattern])
-            if pattern[1][1]:
-                checks = tuple((k, w, p) for k, (w, p) in enumerate(pattern) if k >= 1)
-                loose.append((leaf, len(pattern), checks, surface))
+            k = _anchor(pattern)
+            if k + 1 < size and not pattern[k + 1][1]:
+                table, known = by_next.setdefault(pattern[k + 1][0], []), (k, k + 1)
+            elif k > 0 and not pattern[k - 1][1]:
+                table, known = by_prev.setdefault(pattern[k - 1][0], []), (k, k - 1)
             else:
-                checks = tuple((k, w, p) for k, (w, p) in enumerate(pattern) if k >= 2)
-                by_next.setdefault(pattern[1][0], []).append((leaf, len(pattern), checks, surface))
-        phrases = ({k: tuple(v) for k, v in by_next.items()}, tuple(loose)) if by_next or loose else None
+                table, known = loose, (k,)
+            checks = tuple((j, w, p) for j, (w, p) in enumerate(pattern) if j not in known)
+            table.append((leaf, size, k, checks, surface))
+        phrases = None
+        if by_next or by_prev or loose:
+            phrases = (
+                {w: tuple(v) for w, v in by_next.items()},
+                {w: tuple(v) for w, v in by_prev.items()},
+                tuple(loose),
+            )
         return (tuple(singles), phrases) if found else None
 
     def scan(self, tokens: list[str], title_end: int) -> _Found:
@@ -501,8 +505,23 @@ class _Scanner:
         occ: Hits = {}
         words: dict[str, tuple[tuple[int, ...], list[tuple[int, int, str]]]] = {}
         n = len(tokens)
-        # Most tokens start nothing (plan None); `compress` skips them in C.
-        plans = list(map(self._plans.__getitem__, tokens))
+        # One memo lookup per token, in C; an unseen token is stored as _UNSEEN by
+        # setdefault, which grows the memo, so the (rare) learning pass is needed
+        # only when the size changed. Most tokens start nothing (plan None), and
+        # `compress` skips them in C.
+        memo = self._plans
+        known = len(memo)
+        plans: list[Any] = list(map(memo.setdefault, tokens, repeat(_UNSEEN)))
+        if len(memo) != known:
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()  # untrusted text can hold any number of distinct words
+            for i, plan in enumerate(plans):
+                if plan is _UNSEEN:
+                    token = tokens[i]
+                    learnt = memo.get(token, _UNSEEN)
+                    if learnt is _UNSEEN:
+                        learnt = memo[token] = self._learn(token)
+                    plans[i] = learnt
         for i in compress(range(n), plans):
             token = tokens[i]
             singles, phrases = plans[i]  # type: ignore[misc]
@@ -513,22 +532,26 @@ class _Scanner:
                     words[token] = (singles, [(pos, pos + 1, token)])
                 else:
                     entry[1].append((pos, pos + 1, token))
-            if phrases is None or i + 1 >= n:
+            if phrases is None:
                 continue
-            by_next, loose = phrases
-            candidates = by_next.get(tokens[i + 1])
-            if candidates is None:
-                if not loose:
-                    continue
-                candidates = loose
-            elif loose:
-                candidates += loose
-            for leaf, size, checks, surface in candidates:
-                if checks and not _rest_matches(checks, size, tokens, i, n):
+            by_next, by_prev, candidates = phrases
+            if by_next and i + 1 < n:
+                more = by_next.get(tokens[i + 1])
+                if more:
+                    candidates = more + candidates
+            if by_prev and i > 0:
+                more = by_prev.get(tokens[i - 1])
+                if more:
+                    candidates = more + candidates
+            for leaf, size, k, checks, surface in candidates:
+                start = i - k
+                if checks and not _rest_matches(checks, size, tokens, start, n):
                     continue
                 if surface is None:
-                    surface = _join(tokens[i : i + size])
-                occ.setdefault(leaf, []).append((pos, pos + size, surface))
+                    surface = _join(tokens[start : start + size])
+                # A phrase never spans the separator, so it lies in the anchor's field.
+                begin = start if i < title_end else start + _FIELD_GAP
+                occ.setdefault(leaf, []).append((begin, begin + size, surface))
         # A word's occurrence list is shared by the leaves it is; a prefix leaf that
         # several words match merges theirs by position.
         for leaves, found in words.values():
@@ -538,9 +561,16 @@ class _Scanner:
         return _Found(occ)
 
 
+def _anchor(pattern: Pattern) -> int:
+    """The word a pattern is indexed by: its longest exact word, else its first."""
+    exact = [(len(word), -k) for k, (word, prefix) in enumerate(pattern) if not prefix]
+    return -max(exact)[1] if exact else 0
+
+
 def _rest_matches(checks: tuple[tuple[int, str, bool], ...], size: int, tokens: list[str], i: int, n: int) -> bool:
-    """Whether the words of a phrase not yet compared (`checks`) follow at `i`."""
-    if i + size > n:
+    """Whether the words of a phrase not yet compared (`checks`) are in place for a
+    phrase starting at `i`."""
+    if i < 0 or i + size > n:
         return False
     for k, word, prefix in checks:
         token = tokens[i + k]
@@ -697,7 +727,7 @@ class _NotEval(_Eval):
 
 
 class _NearEval(_Eval):
-    __slots__ = ("_last_hits", "_last_spans", "distance", "left", "right")
+    __slots__ = ("_closed", "_closed_hits", "_last_hits", "_last_spans", "distance", "left", "right")
 
     def __init__(self, left: _Eval, right: _Eval, distance: int) -> None:
         self.left, self.right, self.distance = left, right, distance
@@ -705,6 +735,8 @@ class _NearEval(_Eval):
         # Holding the hits dict keeps its identity from being reused by a later item.
         self._last_hits: _Found | None = None
         self._last_spans: list[tuple[int, int, tuple[int, ...]]] = []
+        self._closed_hits: _Found | None = None
+        self._closed = False
 
     def test(self, hits: _Found) -> bool:
         if hits is self._last_hits:
@@ -712,8 +744,27 @@ class _NearEval(_Eval):
         return self.left.test(hits) and self.right.test(hits) and bool(self.spans(hits))
 
     def close(self, hits: _Found) -> bool:
-        """Whether some occurrences of both sides are close (both sides known to occur)."""
-        return bool(self.spans(hits))
+        """Whether some occurrences of both sides are close (both sides known to occur).
+
+        Most NEARs tested are false, or true without their spans ever being asked
+        for (under NOT, or in a topic that fails elsewhere): a plain search that stops
+        at the first close pair is cheaper than building every span.
+        """
+        if hits is self._last_hits:
+            return bool(self._last_spans)
+        if hits is self._closed_hits:
+            return self._closed  # asked again by the evidence walk
+        self._closed_hits, self._closed = hits, self._search(hits)
+        return self._closed
+
+    def _search(self, hits: _Found) -> bool:
+        right = self.right.spans(hits)
+        distance = self.distance
+        for ls, le, _ in self.left.spans(hits):
+            for rs, re_, _ in right:
+                if (le <= rs and rs - le <= distance) or (re_ <= ls and ls - re_ <= distance):
+                    return True
+        return False
 
     def evidence(self, hits: _Found, out: list[int]) -> None:
         for _, _, leaves in self.spans(hits):
@@ -730,16 +781,16 @@ class _NearEval(_Eval):
         found = []
         right = self.right.spans(hits)
         distance = self.distance
+        # Hot loop (the Russia-China pair alone is most of NEAR's cost): no min/max
+        # calls; the order of the two sides gives the span's ends directly.
         for ls, le, lleaves in self.left.spans(hits):
             for rs, re_, rleaves in right:
-                if le <= rs:
-                    gap = rs - le
-                elif re_ <= ls:
-                    gap = ls - re_
-                else:
-                    continue  # one word cannot be both sides
-                if gap <= distance:
-                    found.append((min(ls, rs), max(le, re_), lleaves + rleaves))
+                # Left then right, or right then left; overlapping spans never pair
+                # (one word cannot be both sides).
+                if le <= rs and rs - le <= distance:
+                    found.append((ls, re_, lleaves + rleaves))
+                elif re_ <= ls and ls - re_ <= distance:
+                    found.append((rs, le, lleaves + rleaves))
         return found
 
     def leaves(self) -> set[int]:
@@ -792,6 +843,17 @@ def _leaf_ids(children: list[_Eval]) -> set[int]:
     return ids
 
 
+def _cost(node: _Eval) -> int:
+    """A rough price of testing a node: set tests are cheap, NEAR compares positions."""
+    if isinstance(node, _NotEval):
+        return _cost(node.child)
+    if isinstance(node, _AndEval | _OrEval):
+        return sum(_cost(c) for c in node.children)
+    if isinstance(node, _NearEval):
+        return 20 + _cost(node.left) + _cost(node.right)
+    return 1
+
+
 class _Codegen:
     """A compiled query tree as generated Python functions: `test` and `evidence`.
 
@@ -826,8 +888,12 @@ class _Codegen:
         if isinstance(node, _NotEval):
             return f"not ({self.expr(node.child)})"
         if isinstance(node, _AndEval | _OrEval):
+            # Cheap tests first: `and`/`or` of pure tests give the same answer in any
+            # order, and "Russia word AND China word AND ..." should fail on a set test
+            # before any NEAR compares positions. (Evidence keeps the written order.)
             joiner = " and " if isinstance(node, _AndEval) else " or "
-            return "(" + joiner.join(f"({self.expr(c)})" for c in node.children) + ")"
+            children = sorted(node.children, key=_cost)
+            return "(" + joiner.join(f"({self.expr(c)})" for c in children) + ")"
         if isinstance(node, _NearEval):
             # Both sides must occur before positions are compared (most items stop here).
             close = self.bind(node, "N", node.close)
