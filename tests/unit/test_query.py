@@ -263,11 +263,13 @@ def test_typographic_punctuation_fast_path_gives_the_same_words(text: str) -> No
     # route; the general route (NFKC + regex) must find exactly the same words.
     import unicodedata
 
-    from vigil.query import _WORD_RE, normalize_text, tokenize
+    from vigil.query import _WORD_RE, _words, normalize_text, tokenize
 
     general = unicodedata.normalize("NFKC", text).lower()
     if not any("\u3400" <= ch <= "\u9fff" for ch in general):
         assert tokenize(normalize_text(text)) == _WORD_RE.findall(general)
+    # And the one-pass splitter used on item text gives the same words.
+    assert _words(text) == tokenize(normalize_text(text))
 
 
 @settings(max_examples=300, deadline=None)
