@@ -125,7 +125,8 @@ def test_classify_jsonl_adds_topics_scores_and_evidence(classifier: Classifier) 
     assert record["url"] == "https://x.test/1"
     assert record["topics"] == [TAIWAN]
     assert set(record["scores"]) == {RCM, SANCTIONS, TAIWAN}
-    assert record["evidence"] == {TAIWAN: ["taiwan", "pla", "drills"]}
+    # Subject terms first, then who/where (see test_evidence_leads_with_the_subject...).
+    assert record["evidence"] == {TAIWAN: ["drills", "taiwan", "pla"]}
 
 
 def test_bad_lines_are_reported_with_line_numbers_and_skipped(classifier: Classifier) -> None:
@@ -168,3 +169,16 @@ def test_unknown_term_list_in_a_topics_file(tmp_path: Path) -> None:
 def test_missing_topics_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_topics(tmp_path / "nope.toml")
+
+
+def test_evidence_leads_with_the_subject_and_lists_countries_last() -> None:
+    # Our own wording: the countries come first in the headline, the subject after.
+    [match] = Classifier(load_topics()).classify(
+        "Russian and Chinese bombers fly a joint patrol over the Sea of Japan"
+    )
+    assert match.topic == "russia-china-military"
+    countries = {"russian", "chinese"}
+    assert countries <= set(match.evidence)
+    first_country = min(match.evidence.index(c) for c in countries)
+    assert all(term not in countries for term in match.evidence[:first_country])
+    assert first_country >= 1, "a subject term ('patrol', 'bombers', 'joint') comes first"

@@ -35,12 +35,20 @@ class Classifier:
                 queries[f"{topic.id}:urgent"] = topic.urgent
             if topic.notable:
                 queries[f"{topic.id}:notable"] = topic.notable
+        # Topics usually share one actors query: compile it once under a shared name.
+        actor_names: dict[str, str] = {}
+        for topic in self.topics:
+            if topic.actors:
+                name = actor_names.setdefault(topic.actors, f"actors#{len(actor_names)}")
+                queries[name] = topic.actors
         self._engine = QueryEngine(queries)
         # Query names per topic, formatted once (not per item on the hot path).
         self._names = {
             t.id: (f"{t.id}:query", f"{t.id}:urgent" if t.urgent else "", f"{t.id}:notable" if t.notable else "")
             for t in self.topics
         }
+        # The actors' terms as leaf ids: partitioning evidence costs no extra query run.
+        self._actors = {t.id: self._engine.leaves(actor_names[t.actors]) for t in self.topics if t.actors}
 
     def classify(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """The topics that apply, sorted by topic id.
@@ -79,7 +87,7 @@ class Classifier:
         """Score, severity and evidence of a topic whose query matched."""
         engine = self._engine
         name, urgent, notable = self._names[topic.id]
-        evidence, in_title = scan.evidence(engine.evidence(name, scan))
+        evidence, in_title = _evidence(scan, engine.evidence(name, scan), self._actors.get(topic.id))
         score = 1.0 - 0.5 * 0.6 ** len(evidence)
         if in_title:
             score += 0.05
@@ -94,6 +102,16 @@ class Classifier:
     def _miss_score(self, topic: Topic, scan: Scan) -> float:
         found = self._engine.partial(self._names[topic.id][0], scan)
         return round(0.45 * (1.0 - 0.7**found), 3)
+
+
+def _evidence(scan: Scan, leaves: list[int], actors: frozenset[int] | None) -> tuple[tuple[str, ...], bool]:
+    """Matched phrases, subject terms first and who/where terms (`actors`) after, each
+    group in order of appearance; and whether any of them is in the title."""
+    if not actors or actors.isdisjoint(leaves):
+        return scan.evidence(leaves)
+    subject, subject_in_title = scan.evidence([leaf for leaf in leaves if leaf not in actors])
+    who, who_in_title = scan.evidence([leaf for leaf in leaves if leaf in actors])
+    return subject + tuple(w for w in who if w not in subject), subject_in_title or who_in_title
 
 
 def classify_jsonl(infile: TextIO, outfile: TextIO, classifier: Classifier, errfile: TextIO | None = None) -> int:

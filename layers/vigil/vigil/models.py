@@ -46,6 +46,9 @@ class Topic:
     # Optional query whose match raises an item to URGENT / NOTABLE.
     urgent: str = ""
     notable: str = ""
+    # Terms that only say who or where (countries, capitals): listed last in evidence,
+    # so "why it matched" leads with the subject ("joint patrol", "entity list").
+    actors: str = ""
     # Set for custom topics defined from Slack; None for the shipped ones.
     channel: str | None = None
 

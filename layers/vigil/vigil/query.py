@@ -1013,6 +1013,10 @@ class QueryEngine:
         self._evidence[name](scan.found, out)
         return out
 
+    def leaves(self, name: str) -> frozenset[int]:
+        """Every positive term of a query, as the leaf ids `evidence` returns."""
+        return self._positive[name]
+
     def partial(self, name: str, scan: Scan) -> int:
         """How many distinct positive terms of the query occur (for scores of non-matches)."""
         return len(self._positive[name].intersection(scan.found.keys))

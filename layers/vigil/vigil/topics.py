@@ -1,5 +1,8 @@
 """Topics from TOML: `[[topics]]` tables (id, name, description, query, urgent, notable).
 
+A top-level `actors = '...'` query names who and where (countries, capitals); it only
+orders the evidence shown in alerts (subject terms first), never what matches.
+
 A file may also hold a `[terms]` table of named term lists (`russia = 'russia* OR
 moscow ...'`); queries refer to them as `@russia`. They are expanded when the file is
 loaded, so every `Topic.query` is self-contained.
@@ -16,7 +19,7 @@ from vigil.models import Topic
 from vigil.query import QueryEngine, QueryError, expand, parse
 
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_QUERY_FIELDS = ("query", "urgent", "notable")
+_QUERY_FIELDS = ("query", "urgent", "notable", "actors")
 
 
 def load_topics(path: Path | None = None) -> list[Topic]:
@@ -29,7 +32,10 @@ def load_topics(path: Path | None = None) -> list[Topic]:
         raise ConfigError(f"{file}: no [[topics]] tables")
     topics: list[Topic] = []
     seen: set[str] = set()
+    actors = data.get("actors", "")
     for n, table in enumerate(tables, start=1):
+        if isinstance(table, dict) and "actors" not in table:
+            table = {**table, "actors": actors}
         topic = _topic(table, terms, f"{file}: topic #{n}")
         if topic.id in seen:
             raise ConfigError(f"{file}: topic #{n}: duplicate id {topic.id!r}")
