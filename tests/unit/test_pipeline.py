@@ -206,3 +206,28 @@ def test_options_from_the_environment() -> None:
 def test_a_bad_option_in_the_environment_names_the_variable(value: str) -> None:
     with pytest.raises(ConfigError, match="VIGIL_BACKLOG_HOURS"):
         CycleOptions.from_env({"VIGIL_BACKLOG_HOURS": value})
+
+
+def test_two_batches_of_one_cycle_share_a_story_stored_meanwhile(store: Store) -> None:
+    # Given two fan-out workers in one cycle: B has loaded the story window, and only
+    # then does A store a new story (A runs inside B's fetch, which makes it deterministic)
+    store.put_subscription(Subscription("C-TW", "taiwan"))
+    other = "Chinese military stages live-fire drills around Taiwan to rehearse a blockade"
+    worker_a = ListSink()
+
+    class ReaderRunningA(FakeReader):
+        def read(
+            self, sources: Sequence[Source], states: dict[str, SourceState]
+        ) -> Iterator[tuple[Source, FeedOutcome]]:
+            cycle(store, {"wire": [item("wire", DRILLS)]}, sink=worker_a, options=CycleOptions(force=True))
+            yield from super().read(sources, states)
+
+    worker_b = ListSink()
+    reader = ReaderRunningA({"post": FeedOutcome(items=[item("post", other)], status=200)})
+    # When B then processes another outlet's report of the same event
+    run_cycle([SOURCES[1]], TOPICS, store, reader, worker_b, CycleOptions(force=True), now=NOW)
+    # Then B's report joins A's story as a follow-up instead of opening a second story
+    [first] = worker_a.alerts
+    [second] = worker_b.alerts
+    assert second.story.id == first.story.id
+    assert second.kind == "update"

@@ -187,6 +187,7 @@ def _process_items(
     report.items_fetched += len(items)
     fresh = store.unseen(i.key for i in items)
     alerts: list[Alert] = []
+    synced = False
     for item in items:
         if item.key not in fresh:
             continue
@@ -201,12 +202,27 @@ def _process_items(
         if not matches:
             continue
         report.items_matched += 1
+        if not synced:
+            _sync_stories(store, clusterer, now)
+            synced = True
         severity = max_severity(matches)
         story, is_new = clusterer.assign(item, tuple(m.topic for m in matches), severity, now)
         store.put_story(story)
         alerts += router.route(item, story, is_new, matches)
         report.digest_queued += router.take_digest_count()
     return alerts
+
+
+# How far back to look for stories that other workers of this cycle stored: fan-out
+# batches of one cycle start within seconds of each other.
+CONCURRENT_STORIES = timedelta(minutes=15)
+
+
+def _sync_stories(store: Store, clusterer: StoryClusterer, now: datetime) -> None:
+    """Index stories other pollers stored since this cycle loaded the window, so two
+    batches reporting one event in the same cycle share one story, not two."""
+    for story in store.stories_since(now - CONCURRENT_STORIES):
+        clusterer.add_stored(story)
 
 
 def _hand_over(sink: AlertSink, store: Store, alerts: list[Alert], report: CycleReport) -> None:

@@ -364,6 +364,16 @@ class StoryClusterer:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, story_id: object) -> bool:
+        return story_id in self._entries
+
+    def add_stored(self, story: Story) -> bool:
+        """Index a story another worker stored since this clusterer was built; False if known."""
+        if story.id in self._entries:
+            return False
+        self._add(story, member_term_sets(story))
+        return True
+
     def assign(
         self, item: Item, topics: tuple[str, ...], severity: Severity, now: datetime
     ) -> tuple[Story, bool]:
