@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from vigil.adapters.sqlite_kv import SQLiteKV
+from vigil.store import Store
 
 from tests.fakeslack import FakeSlack
 
@@ -27,3 +29,11 @@ def fake_slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
         monkeypatch.setenv("SLACK_API_URL", fake.api_url)
         yield fake
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """An empty in-memory SQLite store (files that need another backend define their own)."""
+    s = Store(SQLiteKV(":memory:"))
+    yield s
+    s.close()

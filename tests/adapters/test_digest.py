@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil.adapters.sqlite_kv import SQLiteKV
 from vigil.deliver import Deliverer, web_client
 from vigil.digest import is_due, run_digests
 from vigil.models import ChannelSettings, Severity, Story, Subscription
@@ -15,13 +13,6 @@ from vigil.store import Store
 from tests.fakeslack import FakeSlack, server_error, slack_error
 
 NOW = datetime(2025, 3, 1, 7, 5, tzinfo=UTC)  # 08:05 in Berlin
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    s = Store(SQLiteKV(":memory:"))
-    yield s
-    s.close()
 
 
 def story(n: int, severity: Severity = Severity.ROUTINE) -> Story:

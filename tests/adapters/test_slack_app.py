@@ -9,12 +9,10 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from vigil.adapters.sqlite_kv import SQLiteKV
 from vigil.commands import Commands
 from vigil.models import Source, Topic
 from vigil.slack_app import SlackDeps, handle_slack_request, response_url_allowed
@@ -62,13 +60,6 @@ def click_body(action_id: str, response_url: str = "https://hooks.slack.com/acti
                      "text": {"type": "plain_text", "text": "x"}, "action_ts": "1700000001.0"}],
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    s = Store(SQLiteKV(":memory:"))
-    yield s
-    s.close()
 
 
 @pytest.fixture

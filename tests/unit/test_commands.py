@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil.adapters.sqlite_kv import SQLiteKV
 from vigil.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
 from vigil.models import Severity, Source, SourceState, Subscription, Topic
 from vigil.store import Store
@@ -14,13 +12,6 @@ from vigil.store import Store
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TOPICS = [Topic("taiwan", "Taiwan", '"taiwan"'), Topic("sanctions", "Sanctions", "sanctions")]
 SOURCES = [Source("reuters", "https://reuters.example/feed", "Reuters"), Source("ap", "https://ap.example/rss")]
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    s = Store(SQLiteKV(":memory:"))
-    yield s
-    s.close()
 
 
 @pytest.fixture
