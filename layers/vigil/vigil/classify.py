@@ -87,7 +87,8 @@ class Classifier:
         """Score, severity and evidence of a topic whose query matched."""
         engine = self._engine
         name, urgent, notable = self._names[topic.id]
-        evidence, in_title = _evidence(scan, engine.evidence(name, scan), self._actors.get(topic.id))
+        # Who/where terms (actors) go last, so "why" leads with the subject.
+        evidence, in_title = scan.evidence(engine.evidence(name, scan), self._actors.get(topic.id, frozenset()))
         score = 1.0 - 0.5 * 0.6 ** len(evidence)
         if in_title:
             score += 0.05
@@ -102,16 +103,6 @@ class Classifier:
     def _miss_score(self, topic: Topic, scan: Scan) -> float:
         found = self._engine.partial(self._names[topic.id][0], scan)
         return round(0.45 * (1.0 - 0.7**found), 3)
-
-
-def _evidence(scan: Scan, leaves: list[int], actors: frozenset[int] | None) -> tuple[tuple[str, ...], bool]:
-    """Matched phrases, subject terms first and who/where terms (`actors`) after, each
-    group in order of appearance; and whether any of them is in the title."""
-    if not actors or actors.isdisjoint(leaves):
-        return scan.evidence(leaves)
-    subject, subject_in_title = scan.evidence([leaf for leaf in leaves if leaf not in actors])
-    who, who_in_title = scan.evidence([leaf for leaf in leaves if leaf in actors])
-    return subject + tuple(w for w in who if w not in subject), subject_in_title or who_in_title
 
 
 def classify_jsonl(infile: TextIO, outfile: TextIO, classifier: Classifier, errfile: TextIO | None = None) -> int:

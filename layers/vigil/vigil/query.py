@@ -959,19 +959,30 @@ class Scan:
         """Matched text for the leaves, each phrase once, in order of first appearance."""
         return self.evidence(leaves)[0]
 
-    def evidence(self, leaves: Iterable[int]) -> tuple[tuple[str, ...], bool]:
-        """`surfaces(leaves)` and `in_title(leaves)` in one pass over the occurrences."""
+    def evidence(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> tuple[tuple[str, ...], bool]:
+        """`surfaces(leaves)` and `in_title(leaves)` in one pass over the occurrences.
+
+        Phrases found only through leaves in `last` (e.g. who/where terms) are listed
+        after all the others; each group keeps the order of appearance.
+        """
         occ = self.found.occ
         found: dict[str, int] = {}
+        late: dict[str, int] = {}
         # A leaf can be evidence of several branches; its occurrences count once.
         for leaf in dict.fromkeys(leaves):
+            into = late if leaf in last else found
             for start, _, surface in occ.get(leaf, ()):
-                earlier = found.get(surface)
+                earlier = into.get(surface)
                 if earlier is None or start < earlier:
-                    found[surface] = start
-        if not found:
+                    into[surface] = start
+        if late:
+            for surface in found:
+                late.pop(surface, None)
+        if not found and not late:
             return (), False
-        return tuple(sorted(found, key=found.__getitem__)), min(found.values()) < self.title_end
+        first = min(min(found.values(), default=self.title_end), min(late.values(), default=self.title_end))
+        ordered = tuple(sorted(found, key=found.__getitem__)) + tuple(sorted(late, key=late.__getitem__))
+        return ordered, first < self.title_end
 
     def in_title(self, leaves: Iterable[int]) -> bool:
         occ = self.found.occ
