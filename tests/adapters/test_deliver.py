@@ -92,6 +92,20 @@ def test_other_outlets_become_one_thread_reply_each(deliverer: Deliverer, fake_s
     assert reply.body["text"].startswith("Also reported by Ap")
 
 
+def test_a_thread_reply_slack_could_not_take_is_retried_not_lost(deliverer: Deliverer,
+                                                                   fake_slack: FakeSlack) -> None:
+    # Given a story already posted, and Slack failing every attempt at the next reply
+    deliverer.deliver(make_alert(source="reuters"))
+    fake_slack.script("chat.postMessage", *[server_error(503)] * 3)
+    # When another outlet's report arrives, the failure is retryable (queue or next run)
+    with pytest.raises(RetryableDeliveryError):
+        deliverer.deliver(make_alert(source="ap"))
+    # Then the retry, once Slack is back, posts the reply exactly once
+    assert deliverer.deliver(make_alert(source="ap")) == "replied"
+    assert deliverer.deliver(make_alert(source="ap")) == "duplicate"
+    assert len(fake_slack.replies("C1")) == 1
+
+
 def test_update_for_a_story_the_channel_never_saw_starts_a_thread(deliverer: Deliverer,
                                                                   fake_slack: FakeSlack) -> None:
     assert deliverer.deliver(make_alert(kind="update")) == "sent"

@@ -253,6 +253,17 @@ def test_each_outlet_gets_one_thread_reply(store: Store) -> None:
     assert store.claim_outlet("s1", "C1", "afp") is None
 
 
+def test_a_released_outlet_can_be_claimed_again(store: Store) -> None:
+    store.claim_delivery("s1", "C1")
+    store.complete_delivery("s1", "C1", ts="1.2", outlet="bbc")
+    assert store.claim_outlet("s1", "C1", "afp") is not None
+    store.release_outlet("s1", "C1", "afp")
+    assert store.get_delivery("s1", "C1").outlets == ("bbc",)
+    assert store.claim_outlet("s1", "C1", "afp") is not None
+    store.release_outlet("s1", "C1", "nobody")  # releasing what was never claimed changes nothing
+    assert store.get_delivery("s1", "C1").outlets == ("bbc", "afp")
+
+
 # ---------------------------------------------------------------- feedback, digests, cycles
 
 

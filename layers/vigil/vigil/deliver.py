@@ -357,11 +357,10 @@ class Deliverer:
         except MessageRejected as exc:
             log.error("slack rejected reply: story=%s channel=%s error=%s", story_id, channel, exc)
             return "failed"
-        except RetryableDeliveryError as exc:
-            # The outlet stays reserved (the store has no un-reserve): a lost "also
-            # reported by" line is the lesser harm than a duplicate in the thread.
-            log.warning("thread reply dropped: story=%s channel=%s error=%s", story_id, channel, exc)
-            return "failed"
+        except RetryableDeliveryError:
+            # Give the outlet back so the retry (queue or next run) can post the reply.
+            self.store.release_outlet(story_id, channel, alert.item.source_id)
+            raise
         log.info("reply sent: story=%s channel=%s outlet=%s", story_id, channel, alert.item.source_id)
         return "replied"
 

@@ -23,7 +23,7 @@ every record layout lives here, so the two cannot drift. Record keys:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -294,19 +294,41 @@ class Store:
 
     def claim_outlet(self, story_id: str, channel: str, outlet: str) -> Delivery | None:
         """Reserve the one thread reply an outlet gets; None if already replied or not sent."""
+
+        def add(data: Record) -> list[str] | None:
+            outlets = data.get("outlets", [])
+            if data.get("status") != "sent" or outlet in outlets:
+                return None
+            return [*outlets, outlet]
+
+        return self._update_outlets(story_id, channel, add)
+
+    def release_outlet(self, story_id: str, channel: str, outlet: str) -> None:
+        """Give an outlet's reservation back after Slack did not take its reply."""
+
+        def remove(data: Record) -> list[str] | None:
+            outlets = data.get("outlets", [])
+            return [o for o in outlets if o != outlet] if outlet in outlets else None
+
+        self._update_outlets(story_id, channel, remove)
+
+    def _update_outlets(
+        self, story_id: str, channel: str, change: Callable[[Record], list[str] | None]
+    ) -> Delivery | None:
+        """Versioned read-modify-write of a delivery's outlets; None when `change` declines."""
         pk = f"DELIVERY#{story_id}"
         for _ in range(5):
             data = self.kv.get(pk, channel)
-            if not data or data.get("status") != "sent" or outlet in data.get("outlets", []):
+            outlets = change(data) if data else None
+            if data is None or outlets is None:
                 return None
-            version = data["_v"]
-            data = {k: v for k, v in data.items() if not k.startswith("_")}
-            data["outlets"] = [*data.get("outlets", []), outlet]
+            body = {k: v for k, v in data.items() if not k.startswith("_")}
+            body["outlets"] = outlets
             try:
-                self.kv.put(pk, channel, data, expect_version=version, ttl=now_utc() + STORY_TTL)
+                self.kv.put(pk, channel, body, expect_version=data["_v"], ttl=now_utc() + STORY_TTL)
             except Conflict:
-                continue  # another worker added an outlet meanwhile: re-read and retry
-            return from_record(Delivery, data)
+                continue  # another worker changed the outlets meanwhile: re-read and retry
+            return from_record(Delivery, body)
         return None
 
     # feedback, digests, cycles ----------------------------------------------
