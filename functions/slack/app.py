@@ -69,7 +69,8 @@ def http_response(event: APIGatewayProxyEventV2) -> dict[str, Any]:
 
 
 def job_handler(record: SQSRecord) -> None:
-    run_deferred(json.loads(record.body), deps())
+    # A failed reply is reported to the BatchProcessor, so SQS retries it (then the DLQ).
+    run_deferred(json.loads(record.body), deps(), reraise=True)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

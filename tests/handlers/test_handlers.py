@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import json
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from vigil.models import ChannelSettings, Source, SourceState, Subscription
 from vigil.store import now_utc
 
 from tests.aws_stack import EVENTS
-from tests.fakeslack import slack_error
+from tests.fakeslack import server_error, slack_error
 from tests.handlers.conftest import LambdaContext, Stack, load_event
 
 CHANNEL = "C0TESTCHAN"
@@ -264,6 +265,26 @@ def test_deferred_command_answers_through_response_url(
 
     [reply] = fake_slack.calls_to("response_url:/response/abc")
     assert reply.body.get("text")
+
+
+def test_a_deferred_reply_slack_refuses_is_reported_for_retry(
+    stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
+) -> None:
+    # Given a batch of two deferred replies, Slack's response_url failing for the second
+    app = handler("slack")
+    event = load_event("slack-job.json")
+    good, bad = copy.deepcopy(event["Records"][0]), copy.deepcopy(event["Records"][0])
+    for record, path in ((good, "/response/ok"), (bad, "/response/down")):
+        job = json.loads(record["body"])
+        job["form"]["response_url"] = f"{fake_slack.base_url}{path}"
+        record["body"] = json.dumps(job)
+    bad["messageId"] = "00000000-0000-4000-8000-vigi00000002"
+    fake_slack.script("response_url:/response/down", *[server_error(500)] * 5)
+    # When the job queue delivers the batch
+    result = app.lambda_handler({**event, "Records": [good, bad]}, context)
+    # Then only the failed reply goes back to the queue for another try
+    assert result == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    assert len(fake_slack.calls_to("response_url:/response/ok")) == 1
 
 
 def test_slow_command_is_deferred_to_the_job_queue(stack: Stack, handler: Load, context: LambdaContext) -> None:

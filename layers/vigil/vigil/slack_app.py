@@ -46,11 +46,22 @@ class _Clock:
         return self._now()
 
 
+class ResponseUrlUnavailable(Exception):
+    """Slack could not take a response_url reply now (5xx, 429); a retry may succeed."""
+
+
 def post_to_response_url(url: str, body: dict[str, Any]) -> None:
-    """Send a reply to a Slack `response_url` (valid 30 minutes, up to 5 times)."""
+    """Send a reply to a Slack `response_url` (valid 30 minutes, up to 5 times).
+
+    Raises ResponseUrlUnavailable on a transient answer; a 4xx (expired or used-up URL)
+    is logged, since sending the same again cannot succeed.
+    """
     response = WebhookClient(url, timeout=10).send_dict(body)
-    if response.status_code != 200:
-        log.warning("response_url refused: status=%s body=%s", response.status_code, response.body[:200])
+    if response.status_code == 200:
+        return
+    if response.status_code == 429 or response.status_code >= 500:
+        raise ResponseUrlUnavailable(f"response_url answered {response.status_code}")
+    log.warning("response_url refused: status=%s body=%s", response.status_code, response.body[:200])
 
 
 def response_url_allowed(url: str) -> bool:
@@ -146,8 +157,12 @@ def _handle_interaction(form: dict[str, str], deps: SlackDeps) -> Response:
 # ---------------------------------------------------------------- deferred work
 
 
-def run_deferred(job: DeferredJob, deps: SlackDeps) -> None:
-    """Do the slow part of a request and answer through its response_url."""
+def run_deferred(job: DeferredJob, deps: SlackDeps, *, reraise: bool = False) -> None:
+    """Do the slow part of a request and answer through its response_url.
+
+    `reraise` is for queue workers: the failure goes back to the queue, which retries
+    (a response_url stays valid for 30 minutes). A server thread logs it instead.
+    """
     try:
         if job.get("kind") == "command":
             form = job["form"]
@@ -158,8 +173,10 @@ def run_deferred(job: DeferredJob, deps: SlackDeps) -> None:
         else:
             log.warning("unknown deferred job kind=%s", job.get("kind"))
     except Exception:
-        # One failed reply must not take down the server thread or the queue worker.
+        # One failed reply must not take down the server thread.
         log.exception("deferred slack work failed kind=%s", job.get("kind"))
+        if reraise:
+            raise
 
 
 def _json(status: int, data: dict[str, Any]) -> Response:
