@@ -41,11 +41,6 @@ IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3
 PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_name, boto3_client=KV.client)
 
 
-def all_sources() -> list[Source]:
-    shipped = {s.id for s in SOURCES}
-    return [*SOURCES, *(s for s in STORE.custom_sources() if s.id not in shipped)]
-
-
 def run_inline(sources: Sequence[Source]) -> CycleReport:
     reader = HttpFeedReader()
     try:
@@ -64,7 +59,7 @@ def send_batches(bodies: list[str]) -> int:
 @idempotent(config=IDEMPOTENCY, persistence_store=PERSISTENCE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     scheduled = EventBridgeEvent(event)
-    outcome = fanout.poll(all_sources(), STORE, now_utc(), batch_size=SETTINGS.sources_per_batch,
+    outcome = fanout.poll(STORE.with_custom_sources(SOURCES), STORE, now_utc(), batch_size=SETTINGS.sources_per_batch,
                           run_inline=run_inline, send_batches=send_batches)
     if outcome.report is not None:
         record_cycle(outcome.report)

@@ -145,6 +145,16 @@ def test_custom_sources_are_added_listed_and_deleted(store: Store) -> None:
     assert store.custom_sources() == []
 
 
+def test_custom_sources_follow_the_configured_ones_and_never_shadow_them(store: Store) -> None:
+    configured = [Source("ria", "https://configured.example/rss"), Source("afp", "https://afp.example/rss")]
+    store.put_custom_source(Source("ria", "https://added.example/rss"))
+    store.put_custom_source(Source("cna", "https://cna.example/rss"))
+    merged = store.with_custom_sources(configured)
+    assert [(s.id, s.url) for s in merged] == [
+        ("ria", "https://configured.example/rss"), ("afp", "https://afp.example/rss"), ("cna", "https://cna.example/rss"),
+    ]
+
+
 # ---------------------------------------------------------------- stories
 
 

@@ -236,12 +236,11 @@ def _stored_health(spec: str | None, configured: list[Source]) -> _StoredHealth:
         raise ConfigError(f"{spec}: state file not found")
     store = open_store(spec)
     try:
-        known = {s.id for s in configured}
-        extra = [s for s in store.custom_sources() if s.id not in known]
+        every = store.with_custom_sources(configured)
         now = now_utc()
-        states = store.source_states_of([*known, *(s.id for s in extra)])
+        states = store.source_states_of(s.id for s in every)
         text = {sid: health.problem(st, now) or _last_ok(st.last_success) for sid, st in states.items()}
-        return _StoredHealth(extra, text)
+        return _StoredHealth(every[len(configured):], text)
     finally:
         store.close()
 

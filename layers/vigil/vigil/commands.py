@@ -137,9 +137,7 @@ class Commands:
         return None
 
     def all_sources(self) -> list[Source]:
-        configured = list(self.sources)
-        ids = {s.id for s in configured}
-        return configured + [s for s in self.store.custom_sources() if s.id not in ids]
+        return self.store.with_custom_sources(self.sources)
 
     def find_source(self, wanted: str) -> Source | None:
         key = wanted.lower()

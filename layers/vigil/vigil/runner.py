@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from vigil.config import load_sources
@@ -24,11 +25,12 @@ def run_once(
     options: CycleOptions | None = None,
 ) -> CycleReport:
     """Load configuration, open the state, run a cycle; configuration errors raise ConfigError."""
-    sources = load_sources(sources_file)
+    configured = load_sources(sources_file)
     topics = load_topics(Path(topics_file) if topics_file else None)
     store = open_store(state)
+    reader = HttpFeedReader()
     try:
-        sources = [*sources, *(s for s in store.custom_sources() if s.id not in {x.id for x in sources})]
+        sources = store.with_custom_sources(configured)
         client = make_client(outbox, preview=preview)
         # Slack's ~1 message/s per channel limit does not apply to the outbox file.
         interval = 0.0 if isinstance(client, OutboxClient) else 1.0
@@ -37,7 +39,8 @@ def run_once(
         sink.retry_pending()
         opts = options or CycleOptions()
         if channels:
-            opts.extra_channels = channels
-        return run_cycle(sources, topics, store, HttpFeedReader(), sink, opts)
+            opts = dataclasses.replace(opts, extra_channels=channels)
+        return run_cycle(sources, topics, store, reader, sink, opts)
     finally:
+        reader.close()
         store.close()

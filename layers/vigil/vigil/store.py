@@ -23,7 +23,7 @@ every record layout lives here, so the two cannot drift. Record keys:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -190,6 +190,11 @@ class Store:
 
     def custom_sources(self) -> list[Source]:
         return [from_record(Source, d) for _, d in self.kv.query("CUSTOMSOURCE")]
+
+    def with_custom_sources(self, configured: Sequence[Source]) -> list[Source]:
+        """The configured sources, then those added from Slack (a configured id wins)."""
+        known = {s.id for s in configured}
+        return [*configured, *(s for s in self.custom_sources() if s.id not in known)]
 
     def put_custom_source(self, source: Source) -> None:
         self.kv.put("CUSTOMSOURCE", source.id, to_record(source))
