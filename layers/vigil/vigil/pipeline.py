@@ -176,6 +176,7 @@ def run_cycle(
         store.put_source_state(state)
         if health.is_failing_long(state, now, options.failing_after):
             report.long_failing.append(source.id)
+    report.digest_queued = router.digest_queued
     store.record_cycle(report.as_record())
     return report
 
@@ -209,7 +210,6 @@ def _process_items(
         story, is_new = clusterer.assign(item, tuple(m.topic for m in matches), severity, now)
         store.put_story(story)
         alerts += router.route(item, story, is_new, matches)
-        report.digest_queued += router.take_digest_count()
     return alerts
 
 
@@ -271,38 +271,33 @@ class Router:
                 if topic.channel is None:
                     self._subs.setdefault(topic.id, []).append(Subscription(channel, topic.id))
         self._settings: dict[str, ChannelSettings] = {}
-        self._digest_count = 0
+        self.digest_queued = 0
 
     def _is_shared(self, topic_id: str) -> bool:
         topic = self.topics.get(topic_id)
         return topic is not None and topic.channel is None
 
-    def take_digest_count(self) -> int:
-        count, self._digest_count = self._digest_count, 0
-        return count
-
     def route(self, item: Item, story: Story, is_new: bool, matches: Sequence[TopicMatch]) -> list[Alert]:
         per_channel: dict[str, list[TopicMatch]] = {}
         for match in matches:
+            # Subscriptions to a custom topic are keyed by its scoped id, so only the
+            # channel that defined it is found here.
             topic = self.topics.get(match.topic)
+            # Show a channel its own name for a custom topic, not the scoped id.
+            shown = dataclasses.replace(match, topic=topic.name) if topic and topic.channel else match
             for sub in self._subs.get(match.topic, ()):
-                # A custom topic belongs to the channel that defined it.
-                if topic is not None and topic.channel not in (None, sub.channel):
-                    continue
-                # Show a channel its own name for a custom topic, not the scoped id.
-                shown = dataclasses.replace(match, topic=topic.name) if topic and topic.channel else match
                 per_channel.setdefault(sub.channel, []).append(shown)
         alerts: list[Alert] = []
         for channel, channel_matches in per_channel.items():
             settings = self._channel(channel)
             if settings.paused or settings.disabled_reason or item.source_id in settings.muted_sources:
                 continue
-            if max(m.severity for m in channel_matches) < settings.threshold:
+            if max_severity(channel_matches) < settings.threshold:
                 continue
             if settings.digest != "off":
                 if is_new:
                     self.store.queue_digest(channel, story, channel_matches[0].topic)
-                    self._digest_count += 1
+                    self.digest_queued += 1
                 continue
             kind = "new" if is_new else "update"
             alerts.append(Alert(channel, story, item, tuple(channel_matches), kind))
