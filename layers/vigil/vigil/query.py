@@ -960,7 +960,8 @@ class Scan:
         return self.evidence(leaves)[0]
 
     def evidence(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> tuple[tuple[str, ...], bool]:
-        """`surfaces(leaves)` and `in_title(leaves)` in one pass over the occurrences.
+        """The matched text of the leaves (each phrase once, in order of first appearance)
+        and whether any of it is in the title, in one pass over the occurrences.
 
         Phrases found only through leaves in `last` (e.g. who/where terms) are listed
         after all the others; each group keeps the order of appearance.
@@ -983,10 +984,6 @@ class Scan:
         first = min(min(found.values(), default=self.title_end), min(late.values(), default=self.title_end))
         ordered = tuple(sorted(found, key=found.__getitem__)) + tuple(sorted(late, key=late.__getitem__))
         return ordered, first < self.title_end
-
-    def in_title(self, leaves: Iterable[int]) -> bool:
-        occ = self.found.occ
-        return any(start < self.title_end for leaf in leaves for start, _, _ in occ.get(leaf, ()))
 
 
 class QueryEngine:

@@ -82,9 +82,6 @@ class KeyValue(Protocol):
     def close(self) -> None: ...
 
 
-ANY = False  # put(expect_version=ANY): unconditional write
-
-
 # ---------------------------------------------------------------- serialization
 
 
