@@ -33,7 +33,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from vigil.models import Alert
+from vigil.models import Alert, Delivery
 from vigil.slack_render import mrkdwn_to_text, render_alert, render_reply
 from vigil.store import Store
 
@@ -295,7 +295,7 @@ class Deliverer:
             if delivery is None:
                 # The channel never saw this story (e.g. it subscribed since): start the thread.
                 return self._deliver_new(alert)
-            return self._after_claim_lost(alert)
+            return self._after_claim_lost(alert, delivery)
         return self._deliver_new(alert)
 
     # -- top-level message --------------------------------------------------
@@ -333,8 +333,8 @@ class Deliverer:
                           story_id, channel, attempt + 1, exc)
                 self.sleep(0.2 * (attempt + 1))
 
-    def _after_claim_lost(self, alert: Alert) -> str:
-        delivery = self.store.get_delivery(alert.story.id, alert.channel)
+    def _after_claim_lost(self, alert: Alert, delivery: Delivery | None = None) -> str:
+        delivery = delivery or self.store.get_delivery(alert.story.id, alert.channel)
         if delivery is None or delivery.status != "sent":
             # Another worker holds the claim (or just released it): its outcome decides
             # whether this becomes a thread reply, so look again later.

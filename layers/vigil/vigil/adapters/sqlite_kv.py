@@ -58,16 +58,9 @@ class SQLiteKV:
         return self._row(*row) if row else None
 
     def batch_get(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Record]:
-        found: dict[tuple[str, str], Record] = {}
+        # One lock for the whole batch (get's own acquire is reentrant): a consistent read.
         with self._lock:
-            for pk, sk in keys:
-                row = self._db.execute(
-                    "SELECT v, ttl, data FROM records WHERE pk=? AND sk=?", (pk, sk)
-                ).fetchone()
-                record = self._row(*row) if row else None
-                if record is not None:
-                    found[(pk, sk)] = record
-        return found
+            return {key: record for key in keys if (record := self.get(*key)) is not None}
 
     def put(
         self, pk: str, sk: str, data: Record, *, expect_version: int | bool | None = False,
