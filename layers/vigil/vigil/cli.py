@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vigil.config import ConfigError
-from vigil.pipeline import CycleOptions, CycleReport
+from vigil.pipeline import CycleOptions, CycleReport, FeedOutcome
 from vigil.store import StoreError
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from vigil.fetch import FetchResult
     from vigil.models import Source
 
 DEFAULT_STATE = Path(".vigil") / "state.db"
@@ -191,19 +190,20 @@ def _add_sources(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
     from vigil.config import load_sources
-    from vigil.fetch import Fetcher, FetchJob
+    from vigil.feeds import HttpFeedReader
 
     sources = load_sources(args.sources)
     stored = _stored_health(args.state, sources)
     sources += stored.extra_sources
     by_id = {s.id: s for s in sources}
     checked: dict[str, tuple[list[str], bool]] = {}
-    fetcher = Fetcher()
+    # The same fetch and parse as a poll cycle, but without stored ETags: a full check.
+    reader = HttpFeedReader()
     try:
-        for result in fetcher.fetch_many([FetchJob(s.id, s.url) for s in sources]):
-            checked[result.source_id] = _check_row(result, by_id[result.source_id])
+        for source, outcome in reader.read(sources, {}):
+            checked[source.id] = _check_row(source, outcome)
     finally:
-        fetcher.close()
+        reader.close()
     rows = [checked[s.id] for s in by_id.values()]
     header = ["id", "status", "items", "latency ms", "problem"]
     if stored.health is not None:
@@ -249,18 +249,11 @@ def _last_ok(when: datetime | None) -> str:
     return f"ok, last success {when:%Y-%m-%d %H:%M} UTC" if when else "no success yet"
 
 
-def _check_row(result: FetchResult, source: Source) -> tuple[list[str], bool]:
-    from vigil.parse import parse_feed
-
-    items, problem = "-", result.error
-    if result.ok and result.body is not None:
-        parsed = parse_feed(result.body, result.headers, source)
-        items, problem = str(len(parsed.items)), parsed.error or parsed.warning
-        ok = parsed.ok
-    else:
-        ok = result.ok
-    status = str(result.status) if result.status else "-"
-    return [source.id, status, items, f"{result.elapsed * 1000:.0f}", problem], ok
+def _check_row(source: Source, outcome: FeedOutcome) -> tuple[list[str], bool]:
+    items = "-" if outcome.items is None else str(len(outcome.items))
+    status = str(outcome.status) if outcome.status else "-"
+    row = [source.id, status, items, f"{outcome.elapsed * 1000:.0f}", outcome.error or outcome.warning]
+    return row, not outcome.error
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
