@@ -30,6 +30,8 @@ SINK = SqsAlertSink(SETTINGS.alert_queue_url)
 TOPICS = load_topics()
 # Story window, backlog grace and failing threshold from VIGIL_* variables (see README).
 OPTIONS = CycleOptions.from_env(os.environ)
+# Built once: warm invocations reuse its connection pools (bounded, oldest evicted).
+READER = HttpFeedReader()
 PROCESSOR = BatchProcessor(event_type=EventType.SQS)
 # SQS delivers at least once: a redelivered batch would fetch every feed in it again.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="messageId", expires_after_seconds=3600)
@@ -40,11 +42,7 @@ PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_nam
 @idempotent_function(data_keyword_argument="record", config=IDEMPOTENCY, persistence_store=PERSISTENCE)
 def fetch_batch(record: SQSRecord) -> dict[str, Any]:
     sources = decode_batch(record.body)
-    reader = HttpFeedReader()
-    try:
-        report = run_cycle(sources, TOPICS, STORE, reader, SINK, OPTIONS)
-    finally:
-        reader.close()
+    report = run_cycle(sources, TOPICS, STORE, READER, SINK, OPTIONS)
     record_cycle(report)
     logger.info("batch done", sources=len(sources), **report.as_record())
     return report.as_record()

@@ -34,6 +34,8 @@ SINK = SqsAlertSink(SETTINGS.alert_queue_url, SQS)
 TOPICS = load_topics()
 # Story window, backlog grace and failing threshold from VIGIL_* variables (see README).
 OPTIONS = CycleOptions.from_env(os.environ)
+# Built once: warm invocations reuse its connection pools (bounded, oldest evicted).
+READER = HttpFeedReader()
 SOURCES = load_sources()
 # EventBridge may deliver one scheduled event twice; the second would repeat a whole cycle.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3600)
@@ -42,11 +44,7 @@ PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table_nam
 
 
 def run_inline(sources: Sequence[Source]) -> CycleReport:
-    reader = HttpFeedReader()
-    try:
-        return run_cycle(sources, TOPICS, STORE, reader, SINK, OPTIONS)
-    finally:
-        reader.close()
+    return run_cycle(sources, TOPICS, STORE, READER, SINK, OPTIONS)
 
 
 def send_batches(bodies: list[str]) -> int:
