@@ -25,7 +25,7 @@ $(SCAN_STAMP):
 	@touch $(SCAN_STAMP)
 
 demo: $(STAMP)
-	@$(PY) -m vigil.demo
+	@$(PY) -m vigil.entrypoints.demo
 
 test: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m ruff check .
@@ -37,7 +37,7 @@ lint: $(STAMP) $(SCAN_STAMP)
 	$(SCAN_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 
 eval: $(STAMP)
-	@$(PY) -m vigil.evaluate $(or $(ITEMS),$(SHARED)/dev-items.jsonl)
+	@$(PY) -m vigil.entrypoints.evaluate $(or $(ITEMS),$(SHARED)/dev-items.jsonl)
 
 bench: $(STAMP)
 	@$(PY) bench/run.py

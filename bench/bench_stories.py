@@ -19,8 +19,8 @@ try:
 except ImportError:  # a bare checkout: use the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "vigil"))
 
-from vigil.models import Item, Severity, Story
-from vigil.stories import THRESHOLD, StoryClusterer, TermSet, item_terms, member_term_sets, similarity
+from vigil.domain.models import Item, Severity, Story
+from vigil.domain.stories import THRESHOLD, StoryClusterer, TermSet, item_terms, member_term_sets, similarity
 
 STORIES = 10_000
 TIMED_ITEMS = 1_000

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vigil.adapters.sqlite_kv import SQLiteKV
-from vigil.store import Store
+from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack
 

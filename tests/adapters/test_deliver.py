@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
-from vigil.adapters.sqlite_kv import SQLiteKV
-from vigil.deliver import (
+from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.services.delivery import (
     Deliverer,
     OutboxClient,
     RetryableDeliveryError,
@@ -20,8 +20,8 @@ from vigil.deliver import (
     make_client,
     web_client,
 )
-from vigil.models import Alert, Item, Severity, Story, Subscription, TopicMatch
-from vigil.store import Store
+from vigil.domain.models import Alert, Item, Severity, Story, Subscription, TopicMatch
+from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack, rate_limited, server_error, slack_error
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil.deliver import Deliverer, web_client
-from vigil.digest import is_due, run_digests
-from vigil.models import ChannelSettings, Severity, Story, Subscription
-from vigil.store import Store
+from vigil.services.delivery import Deliverer, web_client
+from vigil.services.digests import is_due, run_digests
+from vigil.domain.models import ChannelSettings, Severity, Story, Subscription
+from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack, server_error, slack_error
 

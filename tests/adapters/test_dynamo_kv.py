@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from vigil.adapters.dynamo_kv import DynamoKV
-from vigil.adapters.sqlite_kv import SQLiteKV
-from vigil.state import open_store
-from vigil.store import StoreError
+from vigil.adapters.state.dynamodb import DynamoKV
+from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.runtime.state import open_store
+from vigil.services.store import StoreError
 
 from tests.aws_stack import create_table
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from vigil.feeds import PARALLEL_PARSE_MIN_SOURCES, HttpFeedReader
-from vigil.fetch import ALLOW_PRIVATE_ENV, Fetcher, FetchOptions
-from vigil.models import Source, SourceState
+from vigil.adapters.feeds.reader import PARALLEL_PARSE_MIN_SOURCES, HttpFeedReader
+from vigil.adapters.http.fetch import ALLOW_PRIVATE_ENV, Fetcher, FetchOptions
+from vigil.domain.models import Source, SourceState
 
 from tests.adapters.feedserver import FeedServer
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil import fetch as fetch_module
-from vigil.fetch import (
+from vigil.adapters.http import fetch as fetch_module
+from vigil.adapters.http.fetch import (
     ALLOW_PRIVATE_ENV,
     Fetcher,
     FetchJob,
@@ -20,8 +20,8 @@ from vigil.fetch import (
     fetch_many,
     parse_retry_after,
 )
-from vigil.models import Source
-from vigil.parse import parse_feed
+from vigil.domain.models import Source
+from vigil.adapters.feeds.parse import parse_feed
 
 from tests.adapters.feedserver import ETAG, LAST_MODIFIED, FeedServer
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vigil.adapters.sqlite_kv import SQLiteKV
-from vigil.deliver import Deliverer, web_client
-from vigil.local_queue import InProcessSink
-from vigil.store import Store
+from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.services.delivery import Deliverer, web_client
+from vigil.services.local_delivery import InProcessSink
+from vigil.services.store import Store
 
 from tests.adapters.test_deliver import make_alert
 from tests.fakeslack import FakeSlack, server_error

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from vigil import parse
-from vigil.models import Source
-from vigil.parse import parse_feed
+from vigil.adapters.feeds import parse
+from vigil.domain.models import Source
+from vigil.adapters.feeds.parse import parse_feed
 
 from tests.adapters import feedserver
 

@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from vigil.commands import Commands
-from vigil.models import Source, Topic
-from vigil.slack_app import SlackDeps, handle_slack_request, response_url_allowed
-from vigil.slack_render import ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT, button_value
-from vigil.store import Store
+from vigil.services.commands import Commands
+from vigil.domain.models import Source, Topic
+from vigil.services.slack_requests import SlackDeps, handle_slack_request, response_url_allowed
+from vigil.render.slack import ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT, button_value
+from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack
 
@@ -121,7 +121,7 @@ def test_slow_subcommands_ack_then_answer_through_response_url(deps: SlackDeps, 
 
     assert status == 200 and reply["text"] == "Working on it…"
     assert responses == []
-    from vigil.slack_app import run_deferred
+    from vigil.services.slack_requests import run_deferred
 
     run_deferred(json.loads(json.dumps(jobs[0])), deps)  # jobs survive a trip through a queue
     [(url, body)] = responses
@@ -237,7 +237,7 @@ def test_unknown_path_and_malformed_payload(deps: SlackDeps) -> None:
 
 
 def test_deferred_update_reaches_a_loopback_response_url(store: Store, fake_slack: FakeSlack) -> None:
-    from vigil.slack_app import post_to_response_url
+    from vigil.services.slack_requests import post_to_response_url
 
     commands = Commands(store, TOPICS, SOURCES)
     deps = SlackDeps(SECRET, commands, is_allowed_response_url=lambda url: True)

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vigil.adapters.sqlite_kv import SQLiteKV
-from vigil.cli import main
-from vigil.fetch import ALLOW_PRIVATE_ENV
-from vigil.models import Source, SourceState
-from vigil.store import Store
+from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.entrypoints.cli import main
+from vigil.adapters.http.fetch import ALLOW_PRIVATE_ENV
+from vigil.domain.models import Source, SourceState
+from vigil.services.store import Store
 
 from tests.adapters.feedserver import FeedServer
 

@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from vigil.adapters.sqs_sink import QueueError, SqsAlertSink, send_bodies
-from vigil.codec import alert_from_dict
-from vigil.models import Alert, Item, Severity, Story, TopicMatch
-from vigil.settings import SettingsError, load_settings
+from vigil.adapters.sqs import QueueError, SqsAlertSink, send_bodies
+from vigil.domain.codec import alert_from_dict
+from vigil.domain.models import Alert, Item, Severity, Story, TopicMatch
+from vigil.runtime.settings import SettingsError, load_settings
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 

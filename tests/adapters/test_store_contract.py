@@ -10,9 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from vigil.adapters.dynamo_kv import DynamoKV
-from vigil.adapters.sqlite_kv import SQLiteKV
-from vigil.models import (
+from vigil.adapters.state.dynamodb import DynamoKV
+from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.domain.models import (
     ChannelSettings,
     Severity,
     Source,
@@ -21,7 +21,7 @@ from vigil.models import (
     Subscription,
     Topic,
 )
-from vigil.store import Conflict, Store
+from vigil.services.store import Conflict, Store
 
 from tests.aws_stack import create_table, make_moto_dynamodb_atomic
 

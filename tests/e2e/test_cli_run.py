@@ -72,7 +72,7 @@ def _vigil(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     full_env.update({"VIGIL_ALLOW_PRIVATE_NETWORKS": "1", **(env or {})})
     return subprocess.run(
-        [sys.executable, "-m", "vigil.cli", *args], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "vigil.entrypoints.cli", *args], capture_output=True, text=True, timeout=120,
         env=full_env, cwd=cwd or REPO,
     )
 
@@ -176,7 +176,7 @@ def test_help_lists_the_commands() -> None:
 
 def test_demo_shows_alerts_then_repeats_nothing(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    cmd = [sys.executable, "-m", "vigil.demo", "--state", str(tmp_path / "d.db"),
+    cmd = [sys.executable, "-m", "vigil.entrypoints.demo", "--state", str(tmp_path / "d.db"),
            "--outbox", str(tmp_path / "d.jsonl")]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr

@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from vigil.adapters.sqlite_kv import SQLiteKV
-from vigil.store import Store
+from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack
 

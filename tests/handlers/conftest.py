@@ -17,16 +17,16 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from vigil.adapters.dynamo_kv import DynamoKV
-from vigil.config import load_sources
-from vigil.events_cli import TEST_SIGNING_SECRET
-from vigil.models import Source
-from vigil.store import Store
+from vigil.adapters.state.dynamodb import DynamoKV
+from vigil.adapters.config.sources import load_sources
+from vigil.entrypoints.events import TEST_SIGNING_SECRET
+from vigil.domain.models import Source
+from vigil.services.store import Store
 
 from tests.aws_stack import EVENTS, create_queue, create_table, make_moto_dynamodb_atomic
 
 REGION = "us-east-1"
-DEMO = Path(__file__).resolve().parents[2] / "layers" / "vigil" / "vigil" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "layers" / "vigil" / "vigil" / "data" / "demo"
 TOKEN = "xoxb-test-token"
 
 

@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
-from vigil.codec import alert_from_dict
-from vigil.events_cli import TEST_SIGNING_SECRET, signed_headers
-from vigil.fanout import encode_batch
-from vigil.models import ChannelSettings, Source, SourceState, Subscription
-from vigil.store import now_utc
+from vigil.domain.codec import alert_from_dict
+from vigil.entrypoints.events import TEST_SIGNING_SECRET, signed_headers
+from vigil.services.fanout import encode_batch
+from vigil.domain.models import ChannelSettings, Source, SourceState, Subscription
+from vigil.services.store import now_utc
 
 from tests.aws_stack import EVENTS
 from tests.fakeslack import server_error, slack_error
@@ -308,7 +308,7 @@ def test_slow_command_is_deferred_to_the_job_queue(stack: Stack, handler: Load, 
 def test_missing_setting_fails_the_cold_start(
     stack: Stack, handler: Load, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vigil.settings import SettingsError
+    from vigil.runtime.settings import SettingsError
 
     monkeypatch.delenv("ALERT_QUEUE_URL")
     with pytest.raises(SettingsError, match="ALERT_QUEUE_URL is not set"):
@@ -316,7 +316,7 @@ def test_missing_setting_fails_the_cold_start(
 
 
 def test_latency_is_measured_from_publication() -> None:
-    from vigil.observability import metrics, record_latency
+    from vigil.runtime.observability import metrics, record_latency
 
     published = datetime(2025, 3, 1, 7, 55, tzinfo=UTC)
     record_latency(published, now=published + timedelta(seconds=90))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
-from vigil.models import Severity, Source, SourceState, Subscription, Topic
-from vigil.store import Store
+from vigil.services.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
+from vigil.domain.models import Severity, Source, SourceState, Subscription, Topic
+from vigil.services.store import Store
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 TOPICS = [Topic("taiwan", "Taiwan", '"taiwan"'), Topic("sanctions", "Sanctions", "sanctions")]

@@ -14,7 +14,7 @@ import feedparser
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "vigil" / "vigil"
-DEMO_DIR = PACKAGE / "demo"
+DEMO_DIR = PACKAGE / "data" / "demo"
 FEEDS_DIR = DEMO_DIR / "feeds"
 DEMO_SOURCES = DEMO_DIR / "sources.toml"
 DEFAULT_SOURCES = PACKAGE / "data" / "sources.toml"

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
-from vigil.cli import main
-from vigil.events_cli import TEST_SIGNING_SECRET
+from vigil.entrypoints.cli import main
+from vigil.entrypoints.events import TEST_SIGNING_SECRET
 
 
 def _event(capsys: pytest.CaptureFixture[str], *args: str) -> dict:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil import health
-from vigil.models import Item, Source, SourceState
+from vigil.domain import health
+from vigil.domain.models import Item, Source, SourceState
 
 NOW = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
 SOURCE = Source("wire", "https://wire.example.com/rss", interval_minutes=15)

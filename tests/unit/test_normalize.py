@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from vigil.models import Source
-from vigil.normalize import (
+from vigil.domain.models import Source
+from vigil.domain.normalize import (
     canonical_url,
     entry_time,
     entry_to_item,

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil.adapters.sqlite_kv import SQLiteKV
-from vigil.config import ConfigError
-from vigil.models import (
+from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.adapters.config.sources import ConfigError
+from vigil.domain.models import (
     Alert,
     ChannelSettings,
     Item,
@@ -18,9 +18,9 @@ from vigil.models import (
     Subscription,
     Topic,
 )
-from vigil.pipeline import CycleOptions, FeedOutcome, run_cycle
-from vigil.store import Store
-from vigil.topics import load_topics
+from vigil.services.cycle import CycleOptions, FeedOutcome, run_cycle
+from vigil.services.store import Store
+from vigil.adapters.config.topics import load_topics
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOPICS = load_topics()

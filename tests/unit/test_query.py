@@ -7,7 +7,7 @@ import contextlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vigil.query import And, Leaf, Near, Not, Or, Query, QueryError, expand, parse
+from vigil.domain.query import And, Leaf, Near, Not, Or, Query, QueryError, expand, parse
 
 
 def matches(query: str, text: str, summary: str = "") -> bool:
@@ -263,7 +263,7 @@ def test_typographic_punctuation_fast_path_gives_the_same_words(text: str) -> No
     # route; the general route (NFKC + regex) must find exactly the same words.
     import unicodedata
 
-    from vigil.query import _WORD_RE, _words, normalize_text, tokenize
+    from vigil.domain.query import _WORD_RE, _words, normalize_text, tokenize
 
     general = unicodedata.normalize("NFKC", text).lower()
     if not any("\u3400" <= ch <= "\u9fff" for ch in general):
@@ -278,7 +278,7 @@ def test_typographic_punctuation_fast_path_gives_the_same_words(text: str) -> No
     st.lists(st.sampled_from(["a", "b", "x", "Тайвань", "台湾", "the"]), max_size=25).map(" ".join),
 )
 def test_generated_query_functions_agree_with_the_tree_walk(source: str, text: str) -> None:
-    from vigil.query import QueryEngine
+    from vigil.domain.query import QueryEngine
 
     try:
         engine = QueryEngine({"q": source}, {"x": "b OR 台湾"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from vigil.slack_app import COMMANDS_PATH, INTERACTIONS_PATH
+from vigil.services.slack_requests import COMMANDS_PATH, INTERACTIONS_PATH
 
 yaml = pytest.importorskip("yaml", reason="PyYAML comes with the dev extras (cfn-lint)")
 MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yaml"

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
-from vigil.models import Alert, Item, Severity, Story, TopicMatch
-from vigil.slack_render import (
+from vigil.domain.models import Alert, Item, Severity, Story, TopicMatch
+from vigil.render.slack import (
     ACTION_MUTE_SOURCE,
     ACTION_NOT_RELEVANT,
     ACTION_RELEVANT,

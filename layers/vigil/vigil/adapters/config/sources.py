@@ -1,0 +1,80 @@
+"""Configuration files: sources (TOML). Errors name the file and the problem in one line."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from vigil.domain.models import Source
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class ConfigError(Exception):
+    """A configuration file is missing or malformed; the message is shown as is."""
+
+
+def default_path(name: str) -> Path:
+    """A file shipped as package data in `vigil/data/`."""
+    return Path(str(resources.files("vigil") / "data" / name))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def load_sources(path: Path | str | None = None) -> list[Source]:
+    """Sources from a TOML file of `[[sources]]` tables (default: the shipped list)."""
+    file = Path(path) if path else default_path("sources.toml")
+    data = read_toml(file)
+    tables = data.get("sources")
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError(f"{file}: no [[sources]] tables")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for n, table in enumerate(tables, start=1):
+        source = source_from_table(table, f"{file}: source #{n}")
+        if source.id in seen:
+            raise ConfigError(f"{file}: source #{n}: duplicate id {source.id!r}")
+        seen.add(source.id)
+        sources.append(source)
+    return sources
+
+
+def source_from_table(table: Any, where: str) -> Source:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table")
+    sid, url = table.get("id"), table.get("url")
+    if not isinstance(sid, str) or not _ID.match(sid):
+        raise ConfigError(f"{where}: 'id' must be a short lowercase slug (a-z, 0-9, . _ -), got {sid!r}")
+    if not isinstance(url, str) or not valid_feed_url(url):
+        raise ConfigError(f"{where} ({sid}): 'url' must be an http(s) URL, got {url!r}")
+    interval = table.get("interval_minutes", 5)
+    if not isinstance(interval, int) or isinstance(interval, bool) or not 1 <= interval <= 10080:
+        raise ConfigError(f"{where} ({sid}): 'interval_minutes' must be a whole number 1..10080")
+    name, lang = table.get("name", ""), table.get("lang", "en")
+    if not isinstance(name, str) or not isinstance(lang, str):
+        raise ConfigError(f"{where} ({sid}): 'name' and 'lang' must be strings")
+    return Source(id=sid, url=url, name=name, lang=lang or "en", interval_minutes=interval)
+
+
+def valid_feed_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

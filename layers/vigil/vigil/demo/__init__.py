@@ -1,1 +1,0 @@
-"""Demo feeds written for Vigil (fictional outlets, our own words)."""

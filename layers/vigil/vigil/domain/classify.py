@@ -1,0 +1,153 @@
+"""Topic classification: which topics an item belongs to, with score, severity and evidence.
+
+All topic queries (and their urgent / notable queries) are compiled once into one
+`QueryEngine`, so an item is tokenized and scanned once however many topics exist.
+
+Scores: a topic applies exactly when its query matches; its score is then 0.5..1,
+rising with the number of distinct matched phrases and when one is in the title. A
+topic that does not apply scores below 0.5, from how many of its positive terms
+occur (a near miss scores higher than an unrelated item), so `score >= 0.5` is the
+same decision as the query.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from vigil.domain.models import Severity, Topic, TopicMatch
+from vigil.domain.query import QueryEngine, Scan
+
+MATCH_THRESHOLD = 0.5
+
+
+class Classifier:
+    """Topics compiled once; `classify` is pure and safe to call from many items in turn."""
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self.topics = sorted(topics, key=lambda t: t.id)
+        queries: dict[str, str] = {}
+        for topic in self.topics:
+            queries[f"{topic.id}:query"] = topic.query
+            if topic.urgent:
+                queries[f"{topic.id}:urgent"] = topic.urgent
+            if topic.notable:
+                queries[f"{topic.id}:notable"] = topic.notable
+        # Topics usually share one actors query: compile it once under a shared name.
+        actor_names: dict[str, str] = {}
+        for topic in self.topics:
+            if topic.actors:
+                name = actor_names.setdefault(topic.actors, f"actors#{len(actor_names)}")
+                queries[name] = topic.actors
+        self._engine = QueryEngine(queries)
+        # Query names per topic, formatted once (not per item on the hot path).
+        self._names = {
+            t.id: (f"{t.id}:query", f"{t.id}:urgent" if t.urgent else "", f"{t.id}:notable" if t.notable else "")
+            for t in self.topics
+        }
+        # The actors' terms as leaf ids: partitioning evidence costs no extra query run.
+        self._actors = {t.id: self._engine.leaves(actor_names[t.actors]) for t in self.topics if t.actors}
+
+    def classify(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
+        """The topics that apply, sorted by topic id.
+
+        `lang` is accepted for the pipeline's convenience; queries carry terms in every
+        supported language, so it does not change the result.
+        """
+        engine = self._engine
+        scan = engine.scan(title, summary)
+        out = []
+        # Most topics do not apply to most items: test before any other work.
+        for topic in self.topics:
+            if engine.test(self._names[topic.id][0], scan):
+                out.append(self._matched(topic, scan))
+        return out
+
+    def scores(self, title: str, summary: str = "", lang: str | None = None) -> dict[str, float]:
+        """A score for every topic (>= 0.5 exactly for those that apply)."""
+        return {m.topic: m.score for m in self.evaluate(title, summary, lang)}
+
+    def evaluate(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
+        """Every topic with its score; evidence is empty for topics that do not apply."""
+        scan = self._engine.scan(title, summary)
+        out: list[TopicMatch] = []
+        for topic in self.topics:
+            match = self._match(topic, scan)
+            out.append(match or TopicMatch(topic.id, self._miss_score(topic, scan), Severity.ROUTINE, ()))
+        return out
+
+    def _match(self, topic: Topic, scan: Scan) -> TopicMatch | None:
+        if not self._engine.test(self._names[topic.id][0], scan):
+            return None
+        return self._matched(topic, scan)
+
+    def _matched(self, topic: Topic, scan: Scan) -> TopicMatch:
+        """Score, severity and evidence of a topic whose query matched."""
+        engine = self._engine
+        name, urgent, notable = self._names[topic.id]
+        # Who/where terms (actors) go last, so "why" leads with the subject.
+        evidence, in_title = scan.evidence(engine.evidence(name, scan), self._actors.get(topic.id, frozenset()))
+        score = 1.0 - 0.5 * 0.6 ** len(evidence)
+        if in_title:
+            score += 0.05
+        if urgent and engine.test(urgent, scan):
+            severity = Severity.URGENT
+        elif notable and engine.test(notable, scan):
+            severity = Severity.NOTABLE
+        else:
+            severity = Severity.ROUTINE
+        return TopicMatch(topic.id, round(min(score, 1.0), 3), severity, evidence)
+
+    def _miss_score(self, topic: Topic, scan: Scan) -> float:
+        found = self._engine.partial(self._names[topic.id][0], scan)
+        return round(0.45 * (1.0 - 0.7**found), 3)
+
+
+def classify_jsonl(infile: TextIO, outfile: TextIO, classifier: Classifier, errfile: TextIO | None = None) -> int:
+    """The `vigil classify` contract: JSON Lines in, each object plus topics/scores/evidence out.
+
+    A bad line is reported on `errfile` (stderr by default) with its line number and
+    skipped; every other line is still classified. Returns the number of bad lines.
+    """
+    err = errfile if errfile is not None else sys.stderr
+    bad = 0
+    for lineno, line in enumerate(infile, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = _parse_item(line)
+        except ValueError as exc:
+            bad += 1
+            print(f"vigil classify: line {lineno}: {exc}; skipped", file=err)
+            continue
+        outfile.write(json.dumps(_classified(item, classifier), ensure_ascii=False) + "\n")
+    return bad
+
+
+def _parse_item(line: str) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(item, dict):
+        raise ValueError("expected a JSON object")
+    for field in ("title", "summary"):
+        if not isinstance(item.get(field, ""), str):
+            raise ValueError(f"{field!r} must be a string")
+    if not item.get("title") and not item.get("summary"):
+        raise ValueError("needs a 'title' or a 'summary'")
+    return item
+
+
+def _classified(item: dict[str, Any], classifier: Classifier) -> dict[str, Any]:
+    lang = item.get("lang") if isinstance(item.get("lang"), str) else None
+    results = classifier.evaluate(item.get("title", ""), item.get("summary", ""), lang)
+    applied = [m for m in results if m.score >= MATCH_THRESHOLD]
+    return {
+        **item,
+        "topics": [m.topic for m in applied],
+        "scores": {m.topic: m.score for m in results},
+        "evidence": {m.topic: list(m.evidence) for m in applied},
+    }

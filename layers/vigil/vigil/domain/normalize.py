@@ -1,0 +1,227 @@
+"""Feed entries to `Item`s: canonical URLs, plain text, UTC dates, stable keys."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+import time
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from vigil.domain.models import Item, Source
+
+MAX_TITLE = 500
+MAX_SUMMARY = 2000
+
+# Query parameters that only track the reader; dropping them makes the same
+# article from a newsletter, a social post and the feed one canonical URL.
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "piwik_", "hsa_", "oly_", "vero_", "_hs")
+_TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mkt_tok",
+    "ncid", "ocid", "cmpid", "cmp", "smid", "sref", "ref_src", "rss", "feedtype", "src",
+    "spm", "guccounter", "guce_referrer", "guce_referrer_sig", "__twitter_impression",
+})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
+_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+                         "blockquote", "tr", "table", "section", "article", "figcaption"})
+_SPACE = re.compile(r"\s+")
+_ECHO_SEPARATORS = " -–—|:\u00a0"
+# C0/C1 controls and bidi overrides: invisible in Slack but able to reorder or hide text.
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS and self._skip:
+            self._skip -= 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str, limit: int = MAX_SUMMARY) -> str:
+    """Plain text from feed HTML: tags dropped, entities decoded, whitespace folded."""
+    if not markup:
+        return ""
+    if "<" in markup:
+        parser = _TextExtractor()
+        try:
+            parser.feed(markup)
+            parser.close()
+            text = "".join(parser.parts)
+        except Exception:  # html.parser is lenient; this is a last resort for odd input
+            text = re.sub(r"<[^>]*>", " ", markup)
+    else:
+        text = html.unescape(markup)
+    text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+    text = _SPACE.sub(" ", text).strip()
+    return _clip(text, limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def canonical_url(url: str, base: str = "") -> str:
+    """Absolute http(s) URL without tracking parameters or fragment; '' if not http(s)."""
+    url = (url or "").strip()
+    try:
+        # Hostile feed text can make both raise (e.g. "https://[not-a-host").
+        parts = urlsplit(urljoin(base, url) if base else url)
+    except ValueError:
+        return ""
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    host = parts.hostname.lower().rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    default_port = {"http": 80, "https": 443}[scheme]
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+def _is_tracking(key: str) -> bool:
+    k = key.lower()
+    return k in _TRACKING_PARAMS or k.startswith(_TRACKING_PREFIXES)
+
+
+def entry_time(entry: Mapping[str, Any]) -> datetime | None:
+    """The entry's publication time in UTC (feedparser's parsed struct is already UTC)."""
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        # dict.get: FeedParserDict's own get() maps a missing "updated" onto "published"
+        # with a DeprecationWarning.
+        parsed = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+        if isinstance(parsed, time.struct_time):
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+    return None
+
+
+def item_key(source_id: str, guid: str, url: str, title: str) -> str:
+    """A stable id for an entry: the same entry polled twice gets the same key.
+
+    Keyed per source so two outlets syndicating one URL still count as two reports.
+    Prefers the canonical URL, then the guid, then the title.
+    """
+    basis = url or guid or title
+    digest = hashlib.blake2b(f"{source_id}\x1f{basis}".encode(), digest_size=12).hexdigest()
+    return f"{source_id}:{digest}"
+
+
+def entry_to_item(entry: Mapping[str, Any], source: Source, feed_link: str = "") -> Item | None:
+    """Normalize one feedparser entry; None when it has neither title nor link."""
+    title = html_to_text(str(entry.get("title") or ""), MAX_TITLE)
+    raw_summary = _summary_markup(entry)
+    summary = html_to_text(raw_summary)
+    link = _entry_link(entry)
+    # An entry without a link has none: resolving "" would give the feed's own URL.
+    url = canonical_url(link, feed_link or source.url) if link else ""
+    guid = str(entry.get("id") or entry.get("guid") or "").strip()
+    if not title and not url:
+        return None
+    if not title:
+        title = _clip(summary, 120) or url
+    lang = _lang(entry, source)
+    outlet = _outlet(entry, source)
+    key = item_key(source.id, guid, url, title)
+    title, summary = strip_aggregator_echo(title, summary, outlet)
+    return Item(
+        key=key,
+        source_id=source.id,
+        title=title,
+        summary=summary,
+        url=url,
+        published=entry_time(entry),
+        lang=lang,
+        source_name=outlet,
+    )
+
+
+def strip_aggregator_echo(title: str, summary: str, outlet: str) -> tuple[str, str]:
+    """Drop the " - Outlet" suffix aggregators add to titles and a summary that only
+    repeats the title (Google News descriptions are "<title> <outlet>")."""
+    for sep in (" - ", " | ", " – ", " — "):
+        suffix = f"{sep}{outlet}"
+        if outlet and title.endswith(suffix) and len(title) > len(suffix) + 10:
+            title = title[: -len(suffix)].rstrip()
+            break
+    if title and summary.startswith(title):
+        rest = summary[len(title):].lstrip(_ECHO_SEPARATORS)
+        while outlet and rest.startswith(outlet):
+            rest = rest[len(outlet):].lstrip(_ECHO_SEPARATORS)
+        summary = rest
+    return title, summary
+
+
+def _summary_markup(entry: Mapping[str, Any]) -> str:
+    summary = entry.get("summary") or entry.get("description") or ""
+    if not summary:
+        for content in entry.get("content") or ():
+            value = content.get("value") if isinstance(content, Mapping) else None
+            if value:
+                return str(value)
+    return str(summary)
+
+
+def _entry_link(entry: Mapping[str, Any]) -> str:
+    link = entry.get("link")
+    if link:
+        return str(link)
+    for candidate in entry.get("links") or ():
+        if not isinstance(candidate, Mapping) or candidate.get("rel", "alternate") != "alternate":
+            continue
+        if candidate.get("href"):
+            return str(candidate["href"])
+    guid = str(entry.get("id") or "")
+    return guid if guid.startswith(("http://", "https://")) else ""
+
+
+def _outlet(entry: Mapping[str, Any], source: Source) -> str:
+    # Aggregators (Google News) name the real outlet per entry.
+    src = entry.get("source")
+    if isinstance(src, Mapping) and src.get("title"):
+        return html_to_text(str(src["title"]), 100)
+    return source.display_name
+
+
+def _lang(entry: Mapping[str, Any], source: Source) -> str:
+    detail = entry.get("title_detail")
+    language = detail.get("language") if isinstance(detail, Mapping) else None
+    if language:
+        return str(language).split("-")[0].lower()[:8]
+    return source.lang

@@ -1,0 +1,277 @@
+"""The `vigil` command line: run a poll cycle, classify items, serve the Slack endpoints."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vigil.adapters.config.sources import ConfigError
+from vigil.services.cycle import CycleOptions, CycleReport, FeedOutcome
+from vigil.services.store import StoreError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from vigil.domain.models import Source
+
+DEFAULT_STATE = Path(".vigil") / "state.db"
+DEFAULT_OUTBOX = Path(".vigil") / "outbox.jsonl"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("VIGIL_LOG_LEVEL", "ERROR").upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args)
+    except (ConfigError, StoreError) as exc:
+        print(f"vigil: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vigil",
+        description="Watch news feeds for Russia-China military ties, Taiwan and sanctions; alert Slack.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def add_state_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--state", default=str(DEFAULT_STATE), metavar="PATH",
+        help=f"SQLite state file, or dynamodb://TABLE for the deployed stack (default: {DEFAULT_STATE})",
+    )
+
+
+# ---------------------------------------------------------------- run
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "run", help="run one poll cycle",
+        description="Fetch every due source once, classify new items and send one alert per story. "
+        "Without SLACK_BOT_TOKEN, alerts go to the outbox file and a preview is printed.",
+    )
+    p.add_argument("--sources", metavar="FILE", help="sources TOML (default: the shipped list)")
+    p.add_argument("--topics", metavar="FILE", help="topics TOML (default: the shipped topics)")
+    add_state_argument(p)
+    p.add_argument("--outbox", metavar="FILE", default=str(DEFAULT_OUTBOX),
+                   help=f"where Slack calls are written without SLACK_BOT_TOKEN (default: {DEFAULT_OUTBOX})")
+    p.add_argument("--channel", metavar="ID", action="append", default=[],
+                   help="also send every topic's alerts to this Slack channel (repeatable)")
+    p.add_argument("--force", action="store_true",
+                   help="poll every source now, ignoring intervals and Retry-After deferrals")
+    p.add_argument("--quiet", action="store_true", help="print only the summary line")
+    p.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from vigil.runtime.local import run_once
+
+    report = run_once(
+        sources_file=args.sources, topics_file=args.topics, state=args.state,
+        outbox=Path(args.outbox), channels=tuple(args.channel), preview=not args.quiet,
+        options=dataclasses.replace(CycleOptions.from_env(os.environ), force=args.force),
+    )
+    print_problems(report)
+    print(report.summary_line())
+    return 0
+
+
+def print_problems(report: CycleReport) -> None:
+    for source_id, error in report.failures:
+        print(f"source {source_id} failed: {error}", file=sys.stderr)
+    for source_id, warning in report.warnings:
+        print(f"source {source_id} warning: {warning}", file=sys.stderr)
+    for source_id in report.long_failing:
+        print(f"source {source_id} has been failing for hours: check it with `vigil sources check`",
+              file=sys.stderr)
+
+
+# ---------------------------------------------------------------- classify
+
+
+def _add_classify(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "classify", help="classify JSON Lines items",
+        description="Read JSON Lines (title, summary, optional url, source, lang) and write each object "
+        "back with topics, scores and evidence.",
+    )
+    p.add_argument("file", nargs="?", default="-", help="input file, or - for standard input (default)")
+    p.add_argument("--topics", metavar="FILE", help="topics TOML (default: the shipped topics)")
+    p.set_defaults(handler=cmd_classify)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from vigil.domain.classify import Classifier, classify_jsonl
+    from vigil.adapters.config.topics import load_topics
+
+    classifier = Classifier(load_topics(Path(args.topics) if args.topics else None))
+    if args.file == "-":
+        classify_jsonl(sys.stdin, sys.stdout, classifier)
+        return 0
+    try:
+        with open(args.file, encoding="utf-8") as fh:
+            classify_jsonl(fh, sys.stdout, classifier)
+    except FileNotFoundError:
+        raise ConfigError(f"{args.file}: file not found") from None
+    return 0
+
+
+# ---------------------------------------------------------------- serve
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from vigil.entrypoints.serve import add_arguments
+
+    p = sub.add_parser(
+        "serve", help="serve the Slack endpoints locally",
+        description="POST /slack/commands and POST /slack/interactions on a local HTTP server "
+        "(the same code path as the Lambda). Needs SLACK_SIGNING_SECRET.",
+    )
+    add_arguments(p)
+    p.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from vigil.entrypoints.serve import serve
+
+    return serve(args)
+
+
+def _add_event(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from vigil.entrypoints.events import add_parser
+
+    add_parser(sub)
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _add_sources(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("sources", help="check the configured sources",
+                       description="Inspect the configured feed sources.")
+    actions = p.add_subparsers(title="actions", metavar="ACTION")
+    check = actions.add_parser(
+        "check", help="fetch every source once and print a table",
+        description="Fetch and parse every source once, ignoring stored state, and print id, HTTP status, "
+        "items, latency and problem. Exit status 1 when any source fails.",
+    )
+    check.add_argument("--sources", metavar="FILE", help="sources TOML (default: the shipped list)")
+    check.add_argument(
+        "--state", metavar="PATH", default=None,
+        help="also check sources added from Slack and show each one's stored health "
+        f"(SQLite file or dynamodb://TABLE; default: {DEFAULT_STATE} if it exists). Nothing is written.",
+    )
+    check.set_defaults(handler=cmd_sources_check)
+    p.set_defaults(handler=lambda _args: (p.print_help(), 2)[1])
+
+
+def cmd_sources_check(args: argparse.Namespace) -> int:
+    from vigil.adapters.config.sources import load_sources
+    from vigil.adapters.feeds.reader import HttpFeedReader
+
+    sources = load_sources(args.sources)
+    stored = _stored_health(args.state, sources)
+    sources += stored.extra_sources
+    by_id = {s.id: s for s in sources}
+    checked: dict[str, tuple[list[str], bool]] = {}
+    # The same fetch and parse as a poll cycle, but without stored ETags: a full check.
+    reader = HttpFeedReader()
+    try:
+        for source, outcome in reader.read(sources, {}):
+            checked[source.id] = _check_row(source, outcome)
+    finally:
+        reader.close()
+    rows = [checked[s.id] for s in by_id.values()]
+    header = ["id", "status", "items", "latency ms", "problem"]
+    if stored.health is not None:
+        header.insert(4, "stored health")
+        for (row, _), source in zip(rows, by_id.values(), strict=True):
+            row.insert(4, stored.health.get(source.id, "never polled"))
+    print(_table(header, [row for row, _ in rows]))
+    failing = sum(1 for _, ok in rows if not ok)
+    print(f"{len(rows) - failing} ok, {failing} failing")
+    return 1 if failing else 0
+
+
+@dataclasses.dataclass
+class _StoredHealth:
+    extra_sources: list[Source]
+    health: dict[str, str] | None  # None: no state to read
+
+
+def _stored_health(spec: str | None, configured: list[Source]) -> _StoredHealth:
+    """Sources added from Slack and a one-line health per source, read from the state."""
+    from vigil.domain import health
+    from vigil.runtime.state import dynamodb_table, open_store
+    from vigil.services.store import now_utc
+
+    if spec is None:
+        if not DEFAULT_STATE.exists():
+            return _StoredHealth([], None)
+        spec = str(DEFAULT_STATE)
+    elif dynamodb_table(spec) is None and not Path(spec).exists():
+        raise ConfigError(f"{spec}: state file not found")
+    store = open_store(spec)
+    try:
+        every = store.with_custom_sources(configured)
+        now = now_utc()
+        states = store.source_states_of(s.id for s in every)
+        text = {sid: health.problem(st, now) or _last_ok(st.last_success) for sid, st in states.items()}
+        return _StoredHealth(every[len(configured):], text)
+    finally:
+        store.close()
+
+
+def _last_ok(when: datetime | None) -> str:
+    return f"ok, last success {when:%Y-%m-%d %H:%M} UTC" if when else "no success yet"
+
+
+def _check_row(source: Source, outcome: FeedOutcome) -> tuple[list[str], bool]:
+    items = "-" if outcome.items is None else str(len(outcome.items))
+    status = str(outcome.status) if outcome.status else "-"
+    row = [source.id, status, items, f"{outcome.elapsed * 1000:.0f}", outcome.error or outcome.warning]
+    return row, not outcome.error
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    # The last column (the problem) is free text and left unpadded.
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = ["  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+             for r in [header, *rows]]
+    return "\n".join(lines)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
+    _add_run,
+    _add_classify,
+    _add_serve,
+    _add_event,
+    _add_sources,
+]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,524 @@
+"""The `/vigil` slash command: parse, validate, change the store, answer.
+
+Pure apart from the store passed in, so the local server, the Lambda and the tests
+share it. Every subcommand validates all of its arguments before it writes anything:
+a bad argument gets that subcommand's usage line and changes nothing. Replies are
+ephemeral (only the caller sees them) unless the command changed the channel, which
+then gets a short in-channel confirmation so the team knows who changed what.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from vigil.domain.models import Severity, Source, Subscription, Topic
+from vigil.render.slack import escape, topic_name
+from vigil.services.store import Store, now_utc
+
+try:
+    from vigil.domain.query import QueryError, parse_query
+except ImportError:  # the query module names its parser `parse`
+    from vigil.domain.query import QueryError
+    from vigil.domain.query import parse as parse_query
+
+MAX_TOPIC_QUERY = 1000
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# Slack sends links typed in a command as <url> or <url|label>.
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|[^>]*)?>")
+
+
+class UsageError(Exception):
+    """Bad arguments; the reply is the subcommand's usage line (plus why)."""
+
+
+@dataclass(slots=True)
+class SlashCommand:
+    """The fields of Slack's slash-command request that Vigil uses."""
+
+    channel: str
+    user: str
+    text: str = ""
+    command: str = "/vigil"
+    channel_name: str = ""
+    team: str = ""
+    response_url: str = ""
+
+    @classmethod
+    def from_form(cls, form: dict[str, str]) -> SlashCommand:
+        return cls(
+            channel=form.get("channel_id", ""), user=form.get("user_id", ""), text=form.get("text", ""),
+            command=form.get("command", "/vigil"), channel_name=form.get("channel_name", ""),
+            team=form.get("team_id", ""), response_url=form.get("response_url", ""),
+        )
+
+
+@dataclass(slots=True)
+class CommandReply:
+    text: str
+    in_channel: bool = False
+    # Shown to the caller as well when the in-channel confirmation is short.
+    detail: str = ""
+
+    def as_slack(self) -> dict[str, Any]:
+        text = f"{self.text}\n{self.detail}" if self.detail else self.text
+        return {"response_type": "in_channel" if self.in_channel else "ephemeral", "text": text}
+
+
+@dataclass(frozen=True, slots=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+    run: Callable[[Commands, SlashCommand, list[str]], CommandReply]
+    admin_only: bool = False
+
+
+@dataclass(slots=True)
+class Commands:
+    """`/vigil` over a store, the configured topics and sources, and the admin user ids."""
+
+    store: Store
+    topics: Sequence[Topic]
+    sources: Sequence[Source]
+    admins: frozenset[str] = frozenset()
+    now: Callable[[], datetime] = now_utc
+    name: str = "/vigil"
+    _table: dict[str, Subcommand] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self._table = {s.name: s for s in SUBCOMMANDS}
+
+    # entry point -----------------------------------------------------------
+
+    def handle(self, cmd: SlashCommand) -> CommandReply:
+        words = clean_text(cmd.text).split()
+        sub = self._lookup(words)
+        if sub is None:
+            unknown = " ".join(words[:2])
+            hint = f"Unknown subcommand `{escape(unknown)}`. " if words else ""
+            return CommandReply(f"{hint}Try `{self.name} help`.\n{self.usage_lines()}")
+        args = words[len(sub.name.split()):]
+        if sub.admin_only and cmd.user not in self.admins:
+            return CommandReply(f"Only Vigil admins can use `{self.name} {sub.name}`.")
+        try:
+            return sub.run(self, cmd, args)
+        except UsageError as exc:
+            why = f"{exc}\n" if str(exc) else ""
+            return CommandReply(f"{why}Usage: `{self.name} {sub.usage}`")
+
+    def _lookup(self, words: list[str]) -> Subcommand | None:
+        if not words:
+            return self._table["help"]
+        two = " ".join(w.lower() for w in words[:2])
+        return self._table.get(two) or self._table.get(words[0].lower())
+
+    def usage_lines(self) -> str:
+        return "\n".join(f"• `{self.name} {s.usage}` — {s.summary}" for s in SUBCOMMANDS)
+
+    # lookups ---------------------------------------------------------------
+
+    def channel_topics(self, channel: str) -> list[Topic]:
+        return [*self.topics, *self.store.custom_topics(channel)]
+
+    def find_topic(self, channel: str, wanted: str) -> Topic | None:
+        key = wanted.lower()
+        for topic in self.channel_topics(channel):
+            if key in (topic.id.lower(), topic.name.lower()):
+                return topic
+        return None
+
+    def all_sources(self) -> list[Source]:
+        return self.store.with_custom_sources(self.sources)
+
+    def find_source(self, wanted: str) -> Source | None:
+        key = wanted.lower()
+        for source in self.all_sources():
+            if key in (source.id.lower(), source.name.lower()):
+                return source
+        return None
+
+    def topic_names(self, channel: str) -> dict[str, str]:
+        return {t.id: t.name for t in self.channel_topics(channel)}
+
+
+def clean_text(text: str) -> str:
+    """Undo Slack's formatting of command text: links to plain URLs, entities to characters."""
+    text = _SLACK_LINK.sub(lambda m: m.group(1), text or "")
+    return html.unescape(text.replace("\u00a0", " ")).strip()
+
+
+def confirm(cmd: SlashCommand, what: str) -> CommandReply:
+    return CommandReply(f"<@{cmd.user}> {what}", in_channel=True)
+
+
+# ---------------------------------------------------------------- subcommands
+
+
+def _help(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    return CommandReply(f"*Vigil* watches the news for your topics and posts each story once.\n"
+                        f"{c.usage_lines()}")
+
+
+def _topics(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    _no_args(args)
+    subscribed = {s.topic for s in c.store.subscriptions(cmd.channel)}
+    lines = []
+    for topic in c.channel_topics(cmd.channel):
+        mark = ":white_check_mark:" if topic.id in subscribed else ":white_medium_square:"
+        custom = " _(custom topic of this channel)_" if topic.channel else ""
+        desc = f" — {escape(topic.description)}" if topic.description else ""
+        lines.append(f"{mark} `{escape(topic.id)}` *{escape(topic.name)}*{desc}{custom}")
+    return CommandReply("*Topics*\n" + "\n".join(lines) if lines else "No topics are configured.")
+
+
+def _subscribe(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    topic = _one_topic(c, cmd, args)
+    existing = {s.topic: s for s in c.store.subscriptions(cmd.channel)}
+    sub = existing.get(topic.id)
+    if sub is not None and sub.active:
+        return CommandReply(f"This channel is already subscribed to *{escape(topic.name)}*.")
+    c.store.put_subscription(Subscription(cmd.channel, topic.id, True, c.now()))
+    _clear_disabled(c, cmd.channel)
+    reply = confirm(cmd, f"subscribed this channel to *{escape(topic.name)}*. "
+                         "New stories from now on are posted here (no backlog).")
+    reply.detail = "If alerts do not arrive, invite the app: `/invite @Vigil`."
+    return reply
+
+
+def _unsubscribe(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    topic = _one_topic(c, cmd, args)
+    if not c.store.delete_subscription(cmd.channel, topic.id):
+        return CommandReply(f"This channel is not subscribed to *{escape(topic.name)}*.")
+    return confirm(cmd, f"unsubscribed this channel from *{escape(topic.name)}*.")
+
+
+def _list(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    _no_args(args)
+    settings = c.store.get_channel(cmd.channel)
+    names = c.topic_names(cmd.channel)
+    subs = c.store.subscriptions(cmd.channel)
+    sub_text = ", ".join(
+        f"{escape(topic_name(s.topic, names))}{'' if s.active else ' (inactive)'}" for s in subs
+    ) or "none (try `/vigil topics`)"
+    lines = [
+        f"*Subscriptions:* {sub_text}",
+        f"*Threshold:* {settings.threshold.label}",
+        f"*Delivery:* {'digest ' + settings.digest if settings.digest != 'off' else 'immediate'}",
+        f"*Muted sources:* {', '.join(escape(s) for s in sorted(settings.muted_sources)) or 'none'}",
+    ]
+    if settings.paused:
+        lines.append("*Paused:* yes (`/vigil resume` to restart)")
+    if settings.disabled_reason:
+        lines.append(f"*Disabled:* Slack said `{escape(settings.disabled_reason)}` — invite the app, "
+                     "then `/vigil resume`")
+    custom = c.store.custom_topics(cmd.channel)
+    if custom:
+        lines.append("*Custom topics:* " + ", ".join(f"`{escape(t.id)}`" for t in custom))
+    return CommandReply("\n".join(lines))
+
+
+def _mute(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    source = _one_source(c, args)
+    settings = c.store.get_channel(cmd.channel)
+    if source.id in settings.muted_sources:
+        return CommandReply(f"*{escape(source.display_name)}* is already muted here.")
+    settings.muted_sources = settings.muted_sources | {source.id}
+    c.store.put_channel(settings)
+    return confirm(cmd, f"muted *{escape(source.display_name)}* in this channel.")
+
+
+def _unmute(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    if len(args) != 1:
+        raise UsageError()
+    settings = c.store.get_channel(cmd.channel)
+    source = c.find_source(args[0])
+    # A source removed since it was muted can still be unmuted by its id.
+    source_id = source.id if source else args[0]
+    if source_id not in settings.muted_sources:
+        return CommandReply(f"`{escape(args[0])}` is not muted here.")
+    settings.muted_sources = settings.muted_sources - {source_id}
+    c.store.put_channel(settings)
+    return confirm(cmd, f"unmuted *{escape(source.display_name if source else source_id)}* in this channel.")
+
+
+def _threshold(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    if len(args) != 1:
+        raise UsageError()
+    try:
+        level = Severity.parse(args[0])
+    except ValueError:
+        raise UsageError(f"`{escape(args[0])}` is not a severity.") from None
+    settings = c.store.get_channel(cmd.channel)
+    settings.threshold = level
+    c.store.put_channel(settings)
+    return confirm(cmd, f"set this channel's threshold to *{level.label}*: "
+                        f"only {level.label} stories and above are posted.")
+
+
+def _digest(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    mode = parse_digest_args(args)
+    settings = c.store.get_channel(cmd.channel)
+    settings.digest = mode
+    c.store.put_channel(settings)
+    if mode == "off":
+        return confirm(cmd, "turned the digest off: stories are posted as they come.")
+    return confirm(cmd, f"switched this channel to a *{mode}* digest instead of one message per story.")
+
+
+def parse_digest_args(args: list[str]) -> str:
+    """`daily HH:MM [TZ]` | `hourly` | `off` -> the stored digest mode."""
+    if not args:
+        raise UsageError()
+    kind = args[0].lower()
+    if kind in ("hourly", "off") and len(args) == 1:
+        return kind
+    if kind != "daily" or len(args) not in (2, 3):
+        raise UsageError()
+    match = _TIME_RE.match(args[1])
+    if not match:
+        raise UsageError(f"`{escape(args[1])}` is not a time (HH:MM, 24-hour).")
+    tz = args[2] if len(args) == 3 else "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"`{escape(tz)}` is not a time zone (e.g. Europe/Berlin, UTC).") from None
+    return f"daily {int(match.group(1)):02d}:{match.group(2)} {tz}"
+
+
+def _pause(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    _no_args(args)
+    settings = c.store.get_channel(cmd.channel)
+    if settings.paused:
+        return CommandReply("This channel is already paused.")
+    settings.paused = True
+    c.store.put_channel(settings)
+    return confirm(cmd, "paused Vigil in this channel. `/vigil resume` restarts it.")
+
+
+def _resume(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    _no_args(args)
+    settings = c.store.get_channel(cmd.channel)
+    if not settings.paused and not settings.disabled_reason:
+        return CommandReply("Vigil is already running in this channel.")
+    settings.paused = False
+    c.store.put_channel(settings)
+    _clear_disabled(c, cmd.channel)
+    return confirm(cmd, "resumed Vigil in this channel.")
+
+
+def _clear_disabled(c: Commands, channel: str) -> None:
+    """Undo a delivery failure's disabling: someone is evidently using the channel again."""
+    settings = c.store.get_channel(channel)
+    if settings.disabled_reason:
+        settings.disabled_reason = ""
+        c.store.put_channel(settings)
+    for sub in c.store.subscriptions(channel):
+        if not sub.active:
+            sub.active = True
+            c.store.put_subscription(sub)
+
+
+def _status(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    _no_args(args)
+    now = c.now()
+    return CommandReply("\n".join([
+        *_cycle_lines(c.store.cycles(limit=300), now),
+        *_failing_lines(c),
+        _feedback_line(c.store.feedback(cmd.channel)),
+    ]))
+
+
+# On AWS a large cycle fans out to parallel batches, each recording its own summary;
+# records this close to the newest one belong to the same cycle.
+CYCLE_SPREAD = timedelta(minutes=3)
+_CYCLE_COUNTS = ("sources_ok", "sources_failed", "items_new", "alerts")
+
+
+def _cycle_lines(cycles: list[dict[str, Any]], now: datetime) -> list[str]:
+    if not cycles:
+        return ["*Last poll:* none yet"]
+    when = _parse_time(cycles[0].get("at"))
+    ago = f"{_ago(now - when)} ago" if when else "at an unknown time"
+    batch = [cy for cy in cycles if when and (t := _parse_time(cy.get("at"))) and when - t <= CYCLE_SPREAD]
+    last = {key: sum(int(cy.get(key, 0) or 0) for cy in batch or cycles[:1]) for key in _CYCLE_COUNTS}
+    today = now.date()
+    alerts_today = sum(int(cy.get("alerts", 0) or 0) for cy in cycles
+                       if (t := _parse_time(cy.get("at"))) and t.date() == today)
+    return [
+        f"*Last poll:* {ago} — {last['sources_ok']} sources ok, "
+        f"{last['sources_failed']} failed, {last['items_new']} new items, "
+        f"{last['alerts']} alerts",
+        f"*Alerts today (UTC):* {alerts_today}",
+    ]
+
+
+def _failing_lines(c: Commands) -> list[str]:
+    failing = sorted((s for s in c.store.source_states() if s.consecutive_failures > 0),
+                     key=lambda s: -s.consecutive_failures)
+    if not failing:
+        return ["*Failing sources:* none"]
+    lines = [f"*Failing sources:* {len(failing)}"]
+    for state in failing[:10]:
+        error = escape(state.last_error[:120]) or f"status {state.last_status}"
+        lines.append(f"• `{escape(state.source_id)}` — {state.consecutive_failures} failures: {error}")
+    if len(failing) > 10:
+        lines.append(f"…and {len(failing) - 10} more")
+    return lines
+
+
+def _feedback_line(rows: Iterable[dict[str, Any]]) -> str:
+    counts = Counter(str(r.get("verdict", "")) for r in rows)
+    return (f"*Feedback here:* {counts.get('relevant', 0)} relevant, "
+            f"{counts.get('not_relevant', 0)} not relevant")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _sources(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    _no_args(args)
+    muted = c.store.get_channel(cmd.channel).muted_sources
+    failing = {s.source_id for s in c.store.source_states() if s.consecutive_failures > 0}
+    custom = {s.id for s in c.store.custom_sources()}
+    lines = []
+    for source in c.all_sources():
+        flags = [f for f, on in (("muted here", source.id in muted), ("failing", source.id in failing),
+                                 ("added from Slack", source.id in custom)) if on]
+        note = f" _({', '.join(flags)})_" if flags else ""
+        lines.append(f"• `{escape(source.id)}` {escape(source.display_name)}{note}")
+    if not lines:
+        return CommandReply("No sources are configured.")
+    # An ephemeral reply is one message: keep it well under Slack's 40k text limit.
+    shown = lines[:150]
+    more = [f"…and {len(lines) - 150} more"] if len(lines) > 150 else []
+    return CommandReply("\n".join([f"*Sources ({len(lines)})*", *shown, *more]))
+
+
+def _topic_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    if len(args) < 2:
+        raise UsageError()
+    name, query = args[0].lower(), " ".join(args[1:])
+    if not _NAME_RE.match(name):
+        raise UsageError("NAME is 1–40 lower-case letters, digits and dashes.")
+    if any(t.id == name for t in c.topics):
+        raise UsageError(f"`{escape(name)}` is a built-in topic; pick another name.")
+    if len(query) > MAX_TOPIC_QUERY:
+        raise UsageError(f"QUERY is longer than {MAX_TOPIC_QUERY} characters.")
+    try:
+        parse_query(query)
+    except QueryError as exc:
+        raise UsageError(f"That query does not parse: {escape(exc.brief)}") from None
+    c.store.put_custom_topic(Topic(id=name, name=name, query=query, channel=cmd.channel))
+    c.store.put_subscription(Subscription(cmd.channel, name, True, c.now()))
+    return confirm(cmd, f"added the custom topic *{escape(name)}* (`{escape(query)}`) and subscribed "
+                        "this channel to it.")
+
+
+def _topic_remove(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    if len(args) != 1:
+        raise UsageError()
+    name = args[0].lower()
+    if not c.store.delete_custom_topic(cmd.channel, name):
+        return CommandReply(f"This channel has no custom topic `{escape(name)}`.")
+    c.store.delete_subscription(cmd.channel, name)
+    return confirm(cmd, f"removed the custom topic *{escape(name)}*.")
+
+
+def _source_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    if not 1 <= len(args) <= 6:
+        raise UsageError()
+    url = args[0]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"`{escape(url)}` is not an http(s) feed URL.")
+    name = " ".join(args[1:])
+    source_id = _slug(name or parts.hostname.removeprefix("www."))
+    if not source_id:
+        raise UsageError("NAME needs at least one letter or digit.")
+    if c.find_source(source_id) or any(s.url == url for s in c.all_sources()):
+        return CommandReply(f"A source `{escape(source_id)}` or that URL already exists.")
+    c.store.put_custom_source(Source(id=source_id, url=url, name=name))
+    return CommandReply(f"Added source `{escape(source_id)}` ({escape(url)}); it is polled from the next cycle.")
+
+
+def _source_remove(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
+    if len(args) != 1:
+        raise UsageError()
+    if any(s.id == args[0] for s in c.sources):
+        return CommandReply(f"`{escape(args[0])}` comes from the sources file; remove it there.")
+    if not c.store.delete_custom_source(args[0]):
+        return CommandReply(f"There is no source `{escape(args[0])}` added from Slack.")
+    return CommandReply(f"Removed source `{escape(args[0])}`.")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
+
+
+def _no_args(args: list[str]) -> None:
+    if args:
+        raise UsageError()
+
+
+def _one_topic(c: Commands, cmd: SlashCommand, args: list[str]) -> Topic:
+    if len(args) != 1:
+        raise UsageError()
+    topic = c.find_topic(cmd.channel, args[0])
+    if topic is None:
+        known = ", ".join(f"`{escape(t.id)}`" for t in c.channel_topics(cmd.channel))
+        raise UsageError(f"No topic `{escape(args[0])}`. Topics: {known}.")
+    return topic
+
+
+def _one_source(c: Commands, args: list[str]) -> Source:
+    if len(args) != 1:
+        raise UsageError()
+    source = c.find_source(args[0])
+    if source is None:
+        raise UsageError(f"No source `{escape(args[0])}` (see `/vigil sources`).")
+    return source
+
+
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand("help", "help", "this list", _help),
+    Subcommand("topics", "topics", "topics you can subscribe to", _topics),
+    Subcommand("subscribe", "subscribe TOPIC", "post this topic's stories here", _subscribe),
+    Subcommand("unsubscribe", "unsubscribe TOPIC", "stop posting this topic here", _unsubscribe),
+    Subcommand("list", "list", "this channel's subscriptions and settings", _list),
+    Subcommand("mute", "mute SOURCE", "ignore a source in this channel", _mute),
+    Subcommand("unmute", "unmute SOURCE", "stop ignoring a source", _unmute),
+    Subcommand("threshold", "threshold routine|notable|urgent", "lowest severity posted here", _threshold),
+    Subcommand("digest", "digest daily HH:MM [TZ] | digest hourly | digest off",
+               "one summary message per period instead of one per story", _digest),
+    Subcommand("pause", "pause", "stop posting here for now", _pause),
+    Subcommand("resume", "resume", "start posting here again", _resume),
+    Subcommand("status", "status", "last poll, failing sources, alerts today, feedback", _status),
+    Subcommand("sources", "sources", "the sources Vigil reads", _sources),
+    Subcommand("topic add", "topic add NAME QUERY", "a custom topic for this channel", _topic_add),
+    Subcommand("topic remove", "topic remove NAME", "remove a custom topic", _topic_remove),
+    Subcommand("source add", "source add URL [NAME]", "add a feed (admins)", _source_add, admin_only=True),
+    Subcommand("source remove", "source remove ID", "remove a feed added from Slack (admins)", _source_remove,
+               admin_only=True),
+)

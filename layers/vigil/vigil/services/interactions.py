@@ -1,0 +1,94 @@
+"""Button clicks on alerts: feedback (Relevant / Not relevant) and Mute this source.
+
+The click is recorded in the store right away; the updated message (showing who did
+what) is returned as a `response_url` body for the caller to send, because Slack
+ignores the HTTP response of a block action and the update may go out after the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from vigil.render.slack import (
+    ACTION_MUTE_SOURCE,
+    ACTION_NOT_RELEVANT,
+    ACTION_RELEVANT,
+    context,
+    escape,
+    parse_button_value,
+)
+from vigil.services.store import Store
+
+log = logging.getLogger("vigil.services.interactions")
+
+STATUS_BLOCK_ID = "vigil_status"
+MAX_STATUS_LINES = 5
+VERDICTS = {ACTION_RELEVANT: "relevant", ACTION_NOT_RELEVANT: "not_relevant"}
+
+
+@dataclass(slots=True)
+class InteractionResult:
+    """What happened, and the message update to send to `response_url` (if any)."""
+
+    outcome: str  # "feedback", "muted", "ignored"
+    response_url: str = ""
+    update: dict[str, Any] | None = None
+
+
+def handle_block_actions(payload: dict[str, Any], store: Store) -> InteractionResult:
+    """Apply the first action of a `block_actions` payload from one of our alerts."""
+    if payload.get("type") != "block_actions" or not payload.get("actions"):
+        return InteractionResult("ignored")
+    action = payload["actions"][0]
+    action_id = str(action.get("action_id", ""))
+    user = str((payload.get("user") or {}).get("id", ""))
+    channel = str((payload.get("channel") or {}).get("id", "")) or str(
+        (payload.get("container") or {}).get("channel_id", ""))
+    value = parse_button_value(str(action.get("value", "")))
+    if not user or not channel:
+        return InteractionResult("ignored")
+
+    if action_id in VERDICTS:
+        status = _record_feedback(store, channel, user, VERDICTS[action_id], value)
+        outcome = "feedback"
+    elif action_id == ACTION_MUTE_SOURCE and value["source"]:
+        status = _mute(store, channel, user, value["source"])
+        outcome = "muted"
+    else:
+        return InteractionResult("ignored")
+    log.info("alert action: action=%s channel=%s user=%s story=%s", action_id, channel, user, value["story"])
+    return InteractionResult(outcome, str(payload.get("response_url", "")),
+                             updated_message(payload.get("message") or {}, status))
+
+
+def _record_feedback(store: Store, channel: str, user: str, verdict: str, value: dict[str, str]) -> str:
+    story = store.get_story(value["story"]) if value["story"] else None
+    store.add_feedback(channel, user, verdict, value["story"], value["topic"], item_key=value["item"],
+                       title=story.title if story else "")
+    label = "relevant" if verdict == "relevant" else "not relevant"
+    return f":memo: <@{user}> marked this *{label}*"
+
+
+def _mute(store: Store, channel: str, user: str, source_id: str) -> str:
+    settings = store.get_channel(channel)
+    if source_id not in settings.muted_sources:
+        settings.muted_sources = settings.muted_sources | {source_id}
+        store.put_channel(settings)
+    return f":no_bell: <@{user}> muted *{escape(source_id)}* in this channel (`/vigil unmute {escape(source_id)}`)"
+
+
+def updated_message(message: dict[str, Any], status: str) -> dict[str, Any]:
+    """The original alert plus a status line; earlier status lines are kept (latest last)."""
+    blocks = [b for b in message.get("blocks") or [] if b.get("block_id") != STATUS_BLOCK_ID]
+    previous = next((b for b in message.get("blocks") or [] if b.get("block_id") == STATUS_BLOCK_ID), None)
+    lines = [e.get("text", "") for e in (previous or {}).get("elements", [])] + [status]
+    status_block = {**context(*lines[-MAX_STATUS_LINES:]), "block_id": STATUS_BLOCK_ID}
+    return {
+        "replace_original": True,
+        "text": message.get("text", ""),
+        "blocks": [*blocks, status_block],
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
