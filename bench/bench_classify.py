@@ -57,9 +57,9 @@ def _rates(ours: Callable[[str, str], object], base: Callable[[str, str], object
 
 
 def run() -> list[str]:
+    from vigil.adapters.config.topics import load_topics
     from vigil.domain.classify import Classifier
     from vigil.entrypoints.evaluate import baseline_topics
-    from vigil.adapters.config.topics import load_topics
 
     items, what = _load_items()
     started = time.perf_counter()

@@ -36,9 +36,9 @@ except ImportError:  # a bare checkout: use the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "vigil"))
 
 import feedparser
+from vigil.adapters.feeds.parse import ParsePool, ParseTask, parse_feed
 from vigil.adapters.http.fetch import Fetcher, FetchJob, FetchOptions, FetchResult
 from vigil.domain.models import Source
-from vigil.adapters.feeds.parse import ParsePool, ParseTask, parse_feed
 
 FEEDS = 1_000
 ITEMS = 50

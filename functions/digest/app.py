@@ -13,13 +13,13 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from vigil.adapters.config.topics import load_topics
 from vigil.adapters.state.dynamodb import DynamoKV
-from vigil.services.delivery import web_client
-from vigil.services.digests import run_digests
 from vigil.runtime.observability import count, logger, metrics, tracer
 from vigil.runtime.settings import load_settings, secret
+from vigil.services.delivery import web_client
+from vigil.services.digests import run_digests
 from vigil.services.store import Store
-from vigil.adapters.config.topics import load_topics
 
 SETTINGS = load_settings(["TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "SLACK_TOKEN_PARAM", "DIGEST_INTERVAL_MINUTES"])
 KV = DynamoKV(SETTINGS.table_name)

@@ -13,15 +13,15 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from vigil.adapters.state.dynamodb import DynamoKV
-from vigil.adapters.sqs import SqsAlertSink
-from vigil.services.fanout import decode_batch
-from vigil.adapters.feeds.reader import HttpFeedReader
-from vigil.runtime.observability import logger, metrics, record_cycle, tracer
-from vigil.services.cycle import CycleOptions, run_cycle
-from vigil.runtime.settings import load_settings
-from vigil.services.store import Store
 from vigil.adapters.config.topics import load_topics
+from vigil.adapters.feeds.reader import HttpFeedReader
+from vigil.adapters.sqs import SqsAlertSink
+from vigil.adapters.state.dynamodb import DynamoKV
+from vigil.runtime.observability import logger, metrics, record_cycle, tracer
+from vigil.runtime.settings import load_settings
+from vigil.services.cycle import CycleOptions, run_cycle
+from vigil.services.fanout import decode_batch
+from vigil.services.store import Store
 
 SETTINGS = load_settings(["TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "ALERT_QUEUE_URL"])
 KV = DynamoKV(SETTINGS.table_name)

@@ -8,13 +8,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from vigil.adapters.config.topics import load_topics
 from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.domain.codec import alert_from_dict
-from vigil.services.delivery import Deliverer, RetryableDeliveryError, web_client
 from vigil.runtime.observability import count, logger, metrics, record_latency, tracer
 from vigil.runtime.settings import load_settings, secret
+from vigil.services.delivery import Deliverer, RetryableDeliveryError, web_client
 from vigil.services.store import Store
-from vigil.adapters.config.topics import load_topics
 
 SETTINGS = load_settings(["TABLE_NAME", "SLACK_TOKEN_PARAM"])
 STORE = Store(DynamoKV(SETTINGS.table_name))

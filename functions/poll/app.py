@@ -14,17 +14,17 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from vigil.services import fanout
-from vigil.adapters.state.dynamodb import DynamoKV
-from vigil.adapters.sqs import SqsAlertSink, make_sqs_client, send_bodies
 from vigil.adapters.config.sources import load_sources
+from vigil.adapters.config.topics import load_topics
 from vigil.adapters.feeds.reader import HttpFeedReader
+from vigil.adapters.sqs import SqsAlertSink, make_sqs_client, send_bodies
+from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.domain.models import Source
 from vigil.runtime.observability import count, logger, metrics, record_cycle, tracer
-from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
 from vigil.runtime.settings import load_settings
+from vigil.services import fanout
+from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
 from vigil.services.store import Store, now_utc
-from vigil.adapters.config.topics import load_topics
 
 SETTINGS = load_settings(["TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "ALERT_QUEUE_URL", "FETCH_QUEUE_URL"])
 KV = DynamoKV(SETTINGS.table_name)

@@ -17,15 +17,21 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from vigil.adapters.state.dynamodb import DynamoKV
-from vigil.adapters.sqs import make_sqs_client
-from vigil.services.commands import Commands
 from vigil.adapters.config.sources import load_sources
+from vigil.adapters.config.topics import load_topics
+from vigil.adapters.sqs import make_sqs_client
+from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.runtime.observability import count, logger, metrics, tracer
 from vigil.runtime.settings import load_settings, secret
-from vigil.services.slack_requests import DeferredJob, SlackDeps, handle_slack_request, response_url_allowed, run_deferred
+from vigil.services.commands import Commands
+from vigil.services.slack_requests import (
+    DeferredJob,
+    SlackDeps,
+    handle_slack_request,
+    response_url_allowed,
+    run_deferred,
+)
 from vigil.services.store import Store
-from vigil.adapters.config.topics import load_topics
 
 SETTINGS = load_settings(["TABLE_NAME", "SLACK_SIGNING_SECRET_PARAM", "SLACK_JOB_QUEUE_URL"])
 STORE = Store(DynamoKV(SETTINGS.table_name))

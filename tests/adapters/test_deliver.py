@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.domain.models import Alert, Item, Severity, Story, Subscription, TopicMatch
 from vigil.services.delivery import (
     Deliverer,
     OutboxClient,
@@ -20,7 +21,6 @@ from vigil.services.delivery import (
     make_client,
     web_client,
 )
-from vigil.domain.models import Alert, Item, Severity, Story, Subscription, TopicMatch
 from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack, rate_limited, server_error, slack_error

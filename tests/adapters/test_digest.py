@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from vigil.domain.models import ChannelSettings, Severity, Story, Subscription
 from vigil.services.delivery import Deliverer, web_client
 from vigil.services.digests import is_due, run_digests
-from vigil.domain.models import ChannelSettings, Severity, Story, Subscription
 from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack, server_error, slack_error

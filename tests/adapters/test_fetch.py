@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from vigil.adapters.feeds.parse import parse_feed
 from vigil.adapters.http import fetch as fetch_module
 from vigil.adapters.http.fetch import (
     ALLOW_PRIVATE_ENV,
@@ -21,7 +22,6 @@ from vigil.adapters.http.fetch import (
     parse_retry_after,
 )
 from vigil.domain.models import Source
-from vigil.adapters.feeds.parse import parse_feed
 
 from tests.adapters.feedserver import ETAG, LAST_MODIFIED, FeedServer
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from vigil.adapters.feeds import parse
-from vigil.domain.models import Source
 from vigil.adapters.feeds.parse import parse_feed
+from vigil.domain.models import Source
 
 from tests.adapters import feedserver
 

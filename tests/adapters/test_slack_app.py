@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from vigil.services.commands import Commands
 from vigil.domain.models import Source, Topic
-from vigil.services.slack_requests import SlackDeps, handle_slack_request, response_url_allowed
 from vigil.render.slack import ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT, button_value
+from vigil.services.commands import Commands
+from vigil.services.slack_requests import SlackDeps, handle_slack_request, response_url_allowed
 from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack

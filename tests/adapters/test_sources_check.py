@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vigil.adapters.state.sqlite import SQLiteKV
-from vigil.entrypoints.cli import main
 from vigil.adapters.http.fetch import ALLOW_PRIVATE_ENV
+from vigil.adapters.state.sqlite import SQLiteKV
 from vigil.domain.models import Source, SourceState
+from vigil.entrypoints.cli import main
 from vigil.services.store import Store
 
 from tests.adapters.feedserver import FeedServer

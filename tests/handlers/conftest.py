@@ -17,10 +17,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.adapters.config.sources import load_sources
-from vigil.entrypoints.events import TEST_SIGNING_SECRET
+from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.domain.models import Source
+from vigil.entrypoints.events import TEST_SIGNING_SECRET
 from vigil.services.store import Store
 
 from tests.aws_stack import EVENTS, create_queue, create_table, make_moto_dynamodb_atomic

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from vigil.domain.codec import alert_from_dict
+from vigil.domain.models import ChannelSettings, Source, SourceState, Subscription
 from vigil.entrypoints.events import TEST_SIGNING_SECRET, signed_headers
 from vigil.services.fanout import encode_batch
-from vigil.domain.models import ChannelSettings, Source, SourceState, Subscription
 from vigil.services.store import now_utc
 
 from tests.aws_stack import EVENTS

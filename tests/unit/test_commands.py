@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil.services.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
 from vigil.domain.models import Severity, Source, SourceState, Subscription, Topic
+from vigil.services.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
 from vigil.services.store import Store
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from vigil.adapters.config.topics import load_topics
 from vigil.domain.classify import Classifier
 from vigil.entrypoints.evaluate import EvaluationError, baseline_topics, main, predictor, read_items, score
-from vigil.adapters.config.topics import load_topics
 
 TOPICS = ["russia-china-military", "sanctions", "taiwan"]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from vigil.adapters.config.topics import load_topics
 from vigil.domain.classify import Classifier
 from vigil.entrypoints.evaluate import TopicScore, predictor, score
-from vigil.adapters.config.topics import load_topics
 
 DATA = Path(__file__).parent / "data" / "generalization.jsonl"
 TOPICS = ["russia-china-military", "sanctions", "taiwan"]

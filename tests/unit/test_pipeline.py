@@ -6,8 +6,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil.adapters.state.sqlite import SQLiteKV
 from vigil.adapters.config.sources import ConfigError
+from vigil.adapters.config.topics import load_topics
+from vigil.adapters.state.sqlite import SQLiteKV
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -20,7 +21,6 @@ from vigil.domain.models import (
 )
 from vigil.services.cycle import CycleOptions, FeedOutcome, run_cycle
 from vigil.services.store import Store
-from vigil.adapters.config.topics import load_topics
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOPICS = load_topics()

@@ -124,8 +124,8 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from vigil.domain.classify import Classifier, classify_jsonl
     from vigil.adapters.config.topics import load_topics
+    from vigil.domain.classify import Classifier, classify_jsonl
 
     classifier = Classifier(load_topics(Path(args.topics) if args.topics else None))
     if args.file == "-":

@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channel", default=os.environ.get("VIGIL_DEMO_CHANNEL", DEMO_CHANNEL))
     args = parser.parse_args(argv)
 
-    from vigil.entrypoints.cli import print_problems
     from vigil.adapters.config.sources import ConfigError
-    from vigil.services.cycle import CycleOptions
+    from vigil.entrypoints.cli import print_problems
     from vigil.runtime.local import run_once
+    from vigil.services.cycle import CycleOptions
 
     # The demo server is on loopback, which the SSRF guard rightly refuses by default.
     os.environ["VIGIL_ALLOW_PRIVATE_NETWORKS"] = "1"

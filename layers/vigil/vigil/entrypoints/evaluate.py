@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigil.domain.classify import Classifier
 from vigil.adapters.config.sources import ConfigError
-from vigil.domain.models import Topic
 from vigil.adapters.config.topics import load_topics
+from vigil.domain.classify import Classifier
+from vigil.domain.models import Topic
 
 DEFAULT_ITEMS = Path("../shared/data/dev-items.jsonl")
 

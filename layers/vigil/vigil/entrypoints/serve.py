@@ -44,10 +44,10 @@ def allow_any_response_url(url: str) -> bool:
 def build_deps(store: Store, *, signing_secret: str | None = None, sources_file: str | None = None,
                topics_file: str | None = None) -> SlackDeps:
     """The real dependencies for a long-running local server (deferred work on threads)."""
-    from vigil.services.commands import Commands
     from vigil.adapters.config.sources import load_sources
-    from vigil.services.slack_requests import SlackDeps, response_url_allowed
     from vigil.adapters.config.topics import load_topics
+    from vigil.services.commands import Commands
+    from vigil.services.slack_requests import SlackDeps, response_url_allowed
 
     secret = signing_secret if signing_secret is not None else os.environ.get("SLACK_SIGNING_SECRET", "")
     if not secret.strip():

@@ -6,12 +6,12 @@ import dataclasses
 from pathlib import Path
 
 from vigil.adapters.config.sources import load_sources
-from vigil.services.delivery import Deliverer, OutboxClient, make_client
-from vigil.adapters.feeds.reader import HttpFeedReader
-from vigil.services.local_delivery import InProcessSink
-from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
-from vigil.runtime.state import open_store
 from vigil.adapters.config.topics import load_topics
+from vigil.adapters.feeds.reader import HttpFeedReader
+from vigil.runtime.state import open_store
+from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
+from vigil.services.delivery import Deliverer, OutboxClient, make_client
+from vigil.services.local_delivery import InProcessSink
 
 
 def run_once(

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from vigil.adapters.config.sources import ConfigError
 from vigil.domain import health
 from vigil.domain.classify import Classifier
-from vigil.adapters.config.sources import ConfigError
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -28,8 +28,8 @@ from vigil.domain.models import (
     Topic,
     TopicMatch,
 )
-from vigil.services.store import Store, now_utc
 from vigil.domain.stories import StoryClusterer
+from vigil.services.store import Store, now_utc
 
 log = logging.getLogger("vigil.services.cycle")
 

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from vigil.domain.models import ChannelSettings, Severity, Story
+from vigil.render.slack import render_digest
 from vigil.services.delivery import (
     ChannelUnavailable,
     ChatClient,
@@ -23,8 +25,6 @@ from vigil.services.delivery import (
     RetryableDeliveryError,
     disable_channel,
 )
-from vigil.domain.models import ChannelSettings, Severity, Story
-from vigil.render.slack import render_digest
 from vigil.services.store import Store
 
 log = logging.getLogger("vigil.services.digests")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 
 from vigil.domain.codec import alert_from_dict, alert_to_dict
-from vigil.services.delivery import Deliverer, RetryableDeliveryError
 from vigil.domain.models import Alert
+from vigil.services.delivery import Deliverer, RetryableDeliveryError
 from vigil.services.store import Store
 
 log = logging.getLogger("vigil.services.local_delivery")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from vigil.adapters.feeds.parse import ParsedFeed, ParsePool, ParseTask
 from vigil.adapters.http.fetch import Fetcher, FetchJob, FetchResult
 from vigil.domain.models import Source, SourceState
-from vigil.adapters.feeds.parse import ParsedFeed, ParsePool, ParseTask
 from vigil.services.cycle import FeedOutcome
 
 # Below this many sources, starting parser processes costs more than it saves.
