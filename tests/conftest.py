@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.adapters.state.memory import MemoryKV
 from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack
@@ -33,7 +33,7 @@ def fake_slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def store() -> Iterator[Store]:
-    """An empty in-memory SQLite store (files that need another backend define their own)."""
-    s = Store(SQLiteKV(":memory:"))
+    """An empty in-memory store (files that need another backend define their own)."""
+    s = Store(MemoryKV())
     yield s
     s.close()

@@ -1,4 +1,9 @@
-"""notify: alerts from the alert queue to Slack, once per (story, channel); failures retried by SQS."""
+"""notify: outbox entries named on the alert queue to Slack, once per (story, channel).
+
+The queue carries outbox keys; the entry itself is in the state table until delivery
+reaches a final outcome. A retryable failure is reported to SQS (retry, then the DLQ),
+and the poll function's sweeper queues the entry again later, so nothing is lost.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +13,36 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from vigil.adapters.config.topics import load_topics
-from vigil.adapters.state.dynamodb import DynamoKV
-from vigil.domain.codec import alert_from_dict
+from vigil.domain.clock import now_utc
+from vigil.runtime import lambdas
 from vigil.runtime.observability import count, logger, metrics, record_latency, tracer
-from vigil.runtime.settings import load_settings, secret
-from vigil.services.delivery import Deliverer, RetryableDeliveryError, web_client
-from vigil.services.store import Store
+from vigil.services import outbox
 
-SETTINGS = load_settings(["TABLE_NAME", "SLACK_TOKEN_PARAM"])
-STORE = Store(DynamoKV(SETTINGS.table_name))
-TOPIC_NAMES = {t.id: t.name for t in load_topics()}
+SETTINGS = lambdas.settings("TABLE_NAME", "SLACK_TOKEN_PARAM")
 PROCESSOR = BatchProcessor(event_type=EventType.SQS)
-_deliverers: dict[str, Deliverer] = {}
 
 
-def deliverer() -> Deliverer:
-    """One Deliverer per token value: a rotated token (re-read every few minutes) gets a new client."""
-    token = secret(SETTINGS.slack_token_param)
-    if token not in _deliverers:
-        _deliverers.clear()
-        _deliverers[token] = Deliverer(STORE, web_client(token), topic_names=TOPIC_NAMES)
-    return _deliverers[token]
+def deliverer() -> Any:
+    return lambdas.deliverer(SETTINGS)
 
 
 def record_handler(record: SQSRecord) -> str:
     # No Powertools idempotency here: the store's delivery claim already makes a
     # redelivered alert a no-op ("duplicate"), and a failed one must stay retryable.
-    alert = alert_from_dict(json.loads(record.body))
-    logger.append_keys(story=alert.story.id, channel=alert.channel)
-    try:
-        outcome = deliverer().deliver(alert)
-    except RetryableDeliveryError as exc:
+    result = outbox.deliver_message(lambdas.store(SETTINGS.table_name), deliverer(), json.loads(record.body),
+                                    now_utc())
+    logger.append_keys(outbox_key=result.key)
+    if result.outcome == "pending":
         count("SlackErrors")
-        logger.warning("delivery deferred", error=str(exc), receive_count=record.attributes.approximate_receive_count)
-        raise  # BatchProcessor reports this record; SQS retries it, then the DLQ
-    count(f"Alerts{outcome.capitalize()}")
-    if outcome in ("sent", "replied"):
+        logger.warning("delivery deferred", receive_count=record.attributes.approximate_receive_count)
+        raise outbox.DeliveryDeferred(result.key)  # BatchProcessor reports it; SQS retries, then the DLQ
+    count("Alerts" + result.outcome.title().replace("_", ""))
+    if result.outcome in ("sent", "replied"):
         count("AlertsDelivered")
-        record_latency(alert.item.published)
-    elif outcome == "failed":
+        record_latency(result.published)
+    elif result.outcome == "failed":
         count("SlackErrors")
-    return outcome
+    return result.outcome
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,22 +5,19 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from slack_sdk import WebClient
+from vigil.adapters.slack.client import SlackChatClient, web_client
+from vigil.adapters.slack.outbox import OutboxClient
 from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.domain.errors import RetryableDeliveryError, SlackAuthError
 from vigil.domain.models import Alert, Item, Severity, Story, Subscription, TopicMatch
-from vigil.services.delivery import (
-    Deliverer,
-    OutboxClient,
-    RetryableDeliveryError,
-    SlackAuthError,
-    make_client,
-    web_client,
-)
+from vigil.render.preview import preview_text
+from vigil.runtime.local import make_client
+from vigil.services.delivery import Deliverer
 from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack, rate_limited, server_error, slack_error
@@ -51,13 +48,17 @@ def sleeps() -> list[float]:
     return []
 
 
-@pytest.fixture
-def client(fake_slack: FakeSlack, sleeps: list[float]) -> WebClient:
-    return web_client("xoxb-test", sleep=sleeps.append)
+def slack(fake: FakeSlack, sleep: Callable[[float], None] = lambda _: None) -> SlackChatClient:
+    return SlackChatClient(web_client("xoxb-test", base_url=fake.api_url, sleep=sleep))
 
 
 @pytest.fixture
-def deliverer(store: Store, client: WebClient, sleeps: list[float]) -> Deliverer:
+def client(fake_slack: FakeSlack, sleeps: list[float]) -> SlackChatClient:
+    return slack(fake_slack, sleeps.append)
+
+
+@pytest.fixture
+def deliverer(store: Store, client: SlackChatClient, sleeps: list[float]) -> Deliverer:
     return Deliverer(store, client, sleep=sleeps.append)
 
 
@@ -209,7 +210,7 @@ def test_pending_claim_of_another_worker_is_retried_later(deliverer: Deliverer, 
 
 def test_two_workers_racing_post_one_top_level_message(tmp_path: Path, fake_slack: FakeSlack) -> None:
     stores = [Store(SQLiteKV(tmp_path / "state.db")) for _ in range(2)]
-    workers = [Deliverer(s, web_client("xoxb-test"), sleep=lambda _: None) for s in stores]
+    workers = [Deliverer(s, slack(fake_slack), sleep=lambda _: None) for s in stores]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -242,7 +243,7 @@ def test_posts_to_one_channel_are_paced_but_channels_are_independent(store: Stor
         sleeps.append(seconds)
         now[0] += seconds
 
-    deliverer = Deliverer(store, web_client("xoxb-test"), clock=lambda: now[0], sleep=sleep)
+    deliverer = Deliverer(store, slack(fake_slack), clock=lambda: now[0], sleep=sleep)
     deliverer.deliver(make_alert(story_id="a"))
     deliverer.deliver(make_alert(story_id="b"))
     deliverer.deliver(make_alert(story_id="c", channel="C2"))
@@ -254,7 +255,7 @@ def test_posts_to_one_channel_are_paced_but_channels_are_independent(store: Stor
 def test_outbox_records_the_exact_request_body_and_previews(tmp_path: Path, store: Store) -> None:
     outbox = tmp_path / "outbox.jsonl"
     screen = io.StringIO()
-    deliverer = Deliverer(store, OutboxClient(outbox, preview=screen), sleep=lambda _: None)
+    deliverer = Deliverer(store, OutboxClient(outbox, preview=screen, formatter=preview_text), sleep=lambda _: None)
 
     assert deliverer.deliver(make_alert()) == "sent"
     assert deliverer.deliver(make_alert(source="ap")) == "replied"
@@ -275,8 +276,8 @@ def test_make_client_uses_slack_only_with_a_token(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-real")
     client = make_client(tmp_path / "o.jsonl")
-    assert isinstance(client, WebClient)
-    assert client.base_url == fake_slack.api_url
+    assert isinstance(client, SlackChatClient)
+    assert client.client.base_url == fake_slack.api_url
 
 
 def test_channel_paused_or_source_muted_since_routing_gets_nothing(deliverer: Deliverer, store: Store,

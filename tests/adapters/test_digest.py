@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from vigil.adapters.slack.client import SlackChatClient
+from vigil.adapters.slack.client import web_client as slack_web_client
 from vigil.domain.models import ChannelSettings, Severity, Story, Subscription
-from vigil.services.delivery import Deliverer, web_client
+from vigil.services.delivery import Deliverer
 from vigil.services.digests import is_due, run_digests
 from vigil.services.store import Store
 
 from tests.fakeslack import FakeSlack, server_error, slack_error
 
 NOW = datetime(2025, 3, 1, 7, 5, tzinfo=UTC)  # 08:05 in Berlin
+
+
+def web_client(token: str, sleep: Callable[[float], None] = lambda _: None) -> SlackChatClient:
+    """The Slack chat client at the fake Slack (the fixture sets SLACK_API_URL)."""
+    return SlackChatClient(slack_web_client(token, base_url=os.environ["SLACK_API_URL"], sleep=sleep))
 
 
 def story(n: int, severity: Severity = Severity.ROUTINE) -> Story:

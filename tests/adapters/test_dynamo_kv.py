@@ -11,8 +11,8 @@ import pytest
 from moto import mock_aws
 from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.domain.errors import StoreError
 from vigil.runtime.state import open_store
-from vigil.services.store import StoreError
 
 from tests.aws_stack import create_table
 

@@ -11,9 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 from vigil.adapters.sqs import QueueError, SqsAlertSink, send_bodies
-from vigil.domain.codec import alert_from_dict
+from vigil.adapters.state.memory import MemoryKV
+from vigil.domain.codec import alert_from_dict, outbox_ref_from_dict
 from vigil.domain.models import Alert, Item, Severity, Story, TopicMatch
 from vigil.runtime.settings import SettingsError, load_settings
+from vigil.services.store import Store
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -34,17 +36,21 @@ def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
         yield client, client.create_queue(QueueName="alerts")["QueueUrl"]
 
 
-def test_alerts_round_trip_through_the_queue(sqs: tuple[Any, str]) -> None:
+def test_outbox_keys_round_trip_through_the_queue(sqs: tuple[Any, str]) -> None:
     client, url = sqs
-    sent = [alert(n) for n in range(13)]  # more than one SendMessageBatch
+    store = Store(MemoryKV())
+    sent = store.add_to_outbox([alert(n) for n in range(13)])  # more than one SendMessageBatch
     sink = SqsAlertSink(url, client)
     sink.send(sent)
     got: list[Alert] = []
     while msgs := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for m in msgs:
-            got.append(alert_from_dict(json.loads(m["Body"])))
+            entry = store.outbox_entry(outbox_ref_from_dict(json.loads(m["Body"])))
+            assert entry is not None
+            got.append(alert_from_dict(entry.alert))
             client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    assert sorted(got, key=lambda a: a.story.id) == sorted(sent, key=lambda a: a.story.id)
+    assert sorted(a.story.id for a in got) == sorted(f"s{n}" for n in range(13))
+    assert got[0] == next(alert(n) for n in range(13) if f"s{n}" == got[0].story.id)
     assert sink.sent == 13
 
 

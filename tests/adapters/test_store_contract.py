@@ -11,17 +11,24 @@ import boto3
 import pytest
 from moto import mock_aws
 from vigil.adapters.state.dynamodb import DynamoKV
+from vigil.adapters.state.memory import MemoryKV
 from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.domain.codec import alert_from_dict
+from vigil.domain.errors import Conflict
 from vigil.domain.models import (
+    Alert,
     ChannelSettings,
+    Item,
     Severity,
     Source,
     SourceState,
     Story,
     Subscription,
     Topic,
+    TopicMatch,
 )
-from vigil.services.store import Conflict, Store
+from vigil.ports import MAX_TRANSACT_WRITES, Write
+from vigil.services.store import Store
 
 from tests.aws_stack import create_table, make_moto_dynamodb_atomic
 
@@ -43,10 +50,13 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["memory", "sqlite", "dynamodb"])
 def store(
     request: pytest.FixtureRequest, tmp_path: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Store]:
+    if request.param == "memory":
+        yield Store(MemoryKV())
+        return
     if request.param == "sqlite":
         s = Store(SQLiteKV(tmp_path / "state.db"))
         yield s
@@ -302,12 +312,66 @@ def test_cycles_newest_first_with_limit(store: Store) -> None:
     assert [c["n"] for c in store.cycles(limit=5)] == [2, 1, 0]
 
 
-def test_retry_queue_round_trip(store: Store) -> None:
-    store.queue_retry("C1", "s1", {"channel": "C1"})
-    [(sk, alert)] = store.pending_retries()
-    assert alert["channel"] == "C1"
-    store.drop_retry(sk)
-    assert store.pending_retries() == []
+def alert(story_id: str, channel: str = "C1", source: str = "a", kind: str = "new") -> Alert:
+    s = story(story_id, NOW)
+    item = Item(f"{source}-{story_id}", source, "title", "", "https://x.example/1", NOW)
+    return Alert(channel, s, item, (TopicMatch("taiwan", 2.0, Severity.NOTABLE, ("pla",)),), kind)
+
+
+def test_an_item_is_committed_with_its_story_alerts_and_digests_at_once(store: Store) -> None:
+    s = story("s1", datetime.now(UTC))  # stories expire 14 days after they were last seen
+    keys = store.commit_item("k1", "a", NOW, story=s, alerts=[alert("s1"), alert("s1", "C2")],
+                             digests=[("C3", "taiwan")])
+    assert keys is not None and len(keys) == 2
+    assert store.unseen(["k1"]) == set()
+    assert store.get_story("s1") is not None
+    assert [e.key for e in store.outbox()] == keys
+    assert [d["story_id"] for d in store.pending_digest("C3")] == ["s1"]
+
+
+def test_a_second_commit_of_the_same_item_writes_nothing(store: Store) -> None:
+    assert store.commit_item("k1", "a", NOW, story=story("s1", NOW), alerts=[alert("s1")]) is not None
+    assert store.commit_item("k1", "b", NOW, story=story("s2", NOW), alerts=[alert("s2")]) is None
+    assert store.get_story("s2") is None
+    assert [alert_from_dict(e.alert).story.id for e in store.outbox()] == ["s1"]
+
+
+def test_more_alerts_than_one_transaction_are_all_recorded(store: Store) -> None:
+    alerts = [alert("s1", f"C{n}") for n in range(MAX_TRANSACT_WRITES + 5)]
+    keys = store.commit_item("k1", "a", NOW, story=story("s1", NOW), alerts=alerts)
+    assert keys is not None and len(store.outbox()) == len(alerts)
+    assert store.unseen(["k1"]) == set()
+
+
+def test_a_transaction_with_a_failed_condition_writes_nothing(store: Store) -> None:
+    store.kv.put("X", "taken", {"n": 1})
+    with pytest.raises(Conflict):
+        store.kv.transact([Write("X", "free", {"n": 2}), Write("X", "taken", {"n": 3}, expect_version=None)])
+    assert store.kv.get("X", "free") is None
+    assert store.kv.get("X", "taken")["n"] == 1
+
+
+def test_outbox_entries_are_deferred_then_done(store: Store) -> None:
+    [key] = store.add_to_outbox([alert("s1")], now=NOW)
+    [entry] = store.outbox()
+    store.outbox_defer(entry, "slack down", NOW + timedelta(minutes=1))
+    [again] = store.outbox()
+    assert (again.key, again.attempts, again.last_error) == (key, 1, "slack down")
+    assert alert_from_dict(again.alert) == alert("s1")
+    store.outbox_done(key)
+    assert store.outbox() == [] and store.outbox_entry(key) is None
+
+
+def test_an_unconfirmed_reply_is_kept_until_confirmed(store: Store) -> None:
+    store.claim_delivery("s1", "C1")
+    store.complete_delivery("s1", "C1", ts="1.2", outlet="bbc")
+    store.claim_outlet("s1", "C1", "afp", "2025-03-01T12:00:00+00:00|host:1")
+    assert store.get_delivery("s1", "C1").reply_claims == {"afp": "2025-03-01T12:00:00+00:00|host:1"}
+    assert store.claim_outlet("s1", "C1", "afp") is None
+    assert store.claim_outlet("s1", "C1", "afp", takeover=True) is not None
+    store.confirm_outlet("s1", "C1", "afp")
+    got = store.get_delivery("s1", "C1")
+    assert got.reply_claims == {} and "afp" in got.outlets
 
 
 # ---------------------------------------------------------------- key/value semantics

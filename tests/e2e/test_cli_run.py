@@ -131,7 +131,7 @@ def test_loopback_source_is_refused_without_the_private_network_switch(tmp_path:
     sources = _sources(tmp_path, feed_server)
     result = _vigil("run", "--sources", str(sources), "--state", str(tmp_path / "s.db"),
                     "--outbox", str(tmp_path / "o.jsonl"), env={"VIGIL_ALLOW_PRIVATE_NETWORKS": "0"})
-    assert result.returncode == 0
+    assert result.returncode == 3, "every source failed: cron and monitoring must notice"
     assert "source harbor failed" in result.stderr
     assert "sources: 0 ok, 2 failed" in result.stdout
 

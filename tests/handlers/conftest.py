@@ -21,6 +21,7 @@ from vigil.adapters.config.sources import load_sources
 from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.domain.models import Source
 from vigil.entrypoints.events import TEST_SIGNING_SECRET
+from vigil.runtime import lambdas
 from vigil.services.store import Store
 
 from tests.aws_stack import EVENTS, create_queue, create_table, make_moto_dynamodb_atomic
@@ -107,12 +108,14 @@ def handler(stack: Stack) -> Iterator[Callable[[str], ModuleType]]:
     def load(name: str) -> ModuleType:
         module = f"functions.{name}.app"
         sys.modules.pop(module, None)
+        lambdas.reset()
         loaded.append(module)
         return importlib.import_module(module)
 
     yield load
     for module in loaded:
         sys.modules.pop(module, None)
+    lambdas.reset()
 
 
 @dataclass

@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
-from vigil.domain.codec import alert_from_dict
-from vigil.domain.models import ChannelSettings, Source, SourceState, Subscription
+from vigil.domain.clock import now_utc
+from vigil.domain.codec import alert_from_dict, outbox_ref_from_dict
+from vigil.domain.models import Alert, ChannelSettings, Source, SourceState, Subscription
 from vigil.entrypoints.events import TEST_SIGNING_SECRET, signed_headers
 from vigil.services.fanout import encode_batch
-from vigil.services.store import now_utc
 
 from tests.aws_stack import EVENTS
 from tests.fakeslack import server_error, slack_error
@@ -50,6 +50,13 @@ def test_every_event_file_is_exercised() -> None:
 # ---------------------------------------------------------------- poll and fetch
 
 
+def queued_alert(stack: Stack, message: dict[str, Any]) -> Alert:
+    """The alert an alert-queue message names (its outbox entry in the state table)."""
+    entry = stack.store.outbox_entry(outbox_ref_from_dict(message))
+    assert entry is not None
+    return alert_from_dict(entry.alert)
+
+
 def test_poll_records_items_and_queues_alerts(
     stack: Stack, handler: Load, context: LambdaContext, demo_sources: list[Source]
 ) -> None:
@@ -64,7 +71,7 @@ def test_poll_records_items_and_queues_alerts(
     assert result["batches"] == 0
     assert cycle["sources_ok"] == len(demo_sources)
     assert cycle["items_new"] > 0
-    alerts = [alert_from_dict(m) for m in stack.messages(stack.alert_queue)]
+    alerts = [queued_alert(stack, m) for m in stack.messages(stack.alert_queue)]
     assert len(alerts) == cycle["alerts"] > 0
     assert {a.channel for a in alerts} == {CHANNEL}
     assert stack.store.unseen(a.item.key for a in alerts) == set()

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from vigil.adapters.config.sources import ConfigError
 from vigil.adapters.config.topics import load_topics
 from vigil.domain.classify import Classifier, classify_jsonl
+from vigil.domain.errors import ConfigError
 from vigil.domain.models import Severity
 
 RCM, SANCTIONS, TAIWAN = "russia-china-military", "sanctions", "taiwan"

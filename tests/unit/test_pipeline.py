@@ -6,9 +6,10 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from vigil.adapters.config.sources import ConfigError
 from vigil.adapters.config.topics import load_topics
-from vigil.adapters.state.sqlite import SQLiteKV
+from vigil.adapters.state.memory import MemoryKV
+from vigil.domain.codec import alert_from_dict
+from vigil.domain.errors import ConfigError
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -19,7 +20,9 @@ from vigil.domain.models import (
     Subscription,
     Topic,
 )
-from vigil.services.cycle import CycleOptions, FeedOutcome, run_cycle
+from vigil.ports import FeedOutcome
+from vigil.runtime.settings import cycle_options
+from vigil.services.cycle import CycleOptions, run_cycle
 from vigil.services.store import Store
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -49,19 +52,27 @@ class FakeReader:
 
 
 class ListSink:
-    def __init__(self, fail: bool = False) -> None:
-        self.alerts: list[Alert] = []
+    """Takes outbox keys as the SQS sink does, and reads back the alerts they name."""
+
+    def __init__(self, store: Store | None = None, fail: bool = False) -> None:
+        self.store = store
+        self.keys: list[str] = []
         self.fail = fail
 
-    def send(self, alerts: list[Alert]) -> None:
+    def send(self, keys: list[str]) -> None:
         if self.fail:
             raise ConnectionError("queue unreachable")
-        self.alerts.extend(alerts)
+        self.keys.extend(keys)
+
+    @property
+    def alerts(self) -> list[Alert]:
+        assert self.store is not None
+        return [alert_from_dict(entry.alert) for key in self.keys if (entry := self.store.outbox_entry(key))]
 
 
 @pytest.fixture
 def store() -> Iterator[Store]:
-    s = Store(SQLiteKV(":memory:"))
+    s = Store(MemoryKV())
     # Both sources polled before, so nothing counts as a new source's backlog.
     for source in SOURCES:
         s.put_source_state(SourceState(source.id, first_polled=NOW - timedelta(days=1),
@@ -73,6 +84,7 @@ def store() -> Iterator[Store]:
 def cycle(store: Store, feeds: dict[str, list[Item]], sink: ListSink | None = None,
           options: CycleOptions | None = None, topics: Sequence[Topic] = TOPICS) -> tuple[ListSink, object]:
     sink = sink or ListSink()
+    sink.store = store
     reader = FakeReader({sid: FeedOutcome(items=items, status=200) for sid, items in feeds.items()})
     report = run_cycle(SOURCES, topics, store, reader, sink, options or CycleOptions(), now=NOW)
     return sink, report
@@ -140,18 +152,21 @@ def test_a_new_sources_backlog_does_not_flood_the_channel(store: Store) -> None:
         item("fresh", "Taiwan's legislature passes special defence budget for drones", NOW - timedelta(days=3), 1),
         item("fresh", "US approves F-16V sale to Taiwan", published=None, n=2),
     ], status=200)})
-    sink = ListSink()
+    sink = ListSink(store)
     run_cycle([fresh], TOPICS, store, reader, sink, CycleOptions(), now=NOW)
     assert [a.item.title for a in sink.alerts] == [DRILLS]
     assert store.get_source_state("fresh").first_polled is not None
 
 
-def test_items_come_back_when_the_sink_cannot_take_the_alerts(store: Store) -> None:
+def test_alerts_stay_in_the_outbox_when_the_sink_cannot_take_them(store: Store) -> None:
     store.put_subscription(Subscription("C-TW", "taiwan"))
-    with pytest.raises(ConnectionError):
-        cycle(store, {"wire": [item("wire", DRILLS)]}, sink=ListSink(fail=True), options=CycleOptions(force=True))
+    _, report = cycle(store, {"wire": [item("wire", DRILLS)]}, sink=ListSink(fail=True),
+                      options=CycleOptions(force=True))
+    assert report.warnings and "outbox" in report.warnings[0][1]
+    [entry] = store.outbox()
+    assert alert_from_dict(entry.alert).item.title == DRILLS, "nothing is lost when the queue was down"
     sink, _ = cycle(store, {"wire": [item("wire", DRILLS)]}, options=CycleOptions(force=True))
-    assert [a.item.title for a in sink.alerts] == [DRILLS], "nothing is lost when the queue was down"
+    assert sink.alerts == [], "the item was committed with its alert: it is not new again"
 
 
 def test_custom_topics_with_the_same_name_stay_in_their_own_channel(store: Store) -> None:
@@ -195,17 +210,17 @@ def test_sources_not_due_are_not_read(store: Store) -> None:
 
 
 def test_options_from_the_environment() -> None:
-    options = CycleOptions.from_env({"VIGIL_STORY_WINDOW_HOURS": "24", "VIGIL_BACKLOG_HOURS": "0.5"})
+    options = cycle_options({"VIGIL_STORY_WINDOW_HOURS": "24", "VIGIL_BACKLOG_HOURS": "0.5"})
     assert options.story_window == timedelta(hours=24)
     assert options.backlog_grace == timedelta(minutes=30)
     assert options.failing_after == CycleOptions().failing_after
-    assert CycleOptions.from_env({}) == CycleOptions()
+    assert cycle_options({}) == CycleOptions()
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan", "99999"])
 def test_a_bad_option_in_the_environment_names_the_variable(value: str) -> None:
     with pytest.raises(ConfigError, match="VIGIL_BACKLOG_HOURS"):
-        CycleOptions.from_env({"VIGIL_BACKLOG_HOURS": value})
+        cycle_options({"VIGIL_BACKLOG_HOURS": value})
 
 
 def test_two_batches_of_one_cycle_share_a_story_stored_meanwhile(store: Store) -> None:
@@ -213,7 +228,7 @@ def test_two_batches_of_one_cycle_share_a_story_stored_meanwhile(store: Store) -
     # then does A store a new story (A runs inside B's fetch, which makes it deterministic)
     store.put_subscription(Subscription("C-TW", "taiwan"))
     other = "Chinese military stages live-fire drills around Taiwan to rehearse a blockade"
-    worker_a = ListSink()
+    worker_a = ListSink(store)
 
     class ReaderRunningA(FakeReader):
         def read(
@@ -222,7 +237,7 @@ def test_two_batches_of_one_cycle_share_a_story_stored_meanwhile(store: Store) -
             cycle(store, {"wire": [item("wire", DRILLS)]}, sink=worker_a, options=CycleOptions(force=True))
             yield from super().read(sources, states)
 
-    worker_b = ListSink()
+    worker_b = ListSink(store)
     reader = ReaderRunningA({"post": FeedOutcome(items=[item("post", other)], status=200)})
     # When B then processes another outlet's report of the same event
     run_cycle([SOURCES[1]], TOPICS, store, reader, worker_b, CycleOptions(force=True), now=NOW)

@@ -12,9 +12,9 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from vigil.domain.codec import from_record, to_record
 from vigil.domain.models import Item, Severity, Story
 from vigil.domain.stories import StoryClusterer, item_terms, story_id_for, strip_outlet
-from vigil.services.store import from_record, to_record
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 _keys = count()

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from vigil.domain.codec import alert_to_dict
-from vigil.domain.models import Alert
-from vigil.services.store import iter_chunks
+from vigil.domain.batching import iter_chunks
+from vigil.domain.codec import outbox_ref_to_dict
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -60,13 +59,13 @@ def _send_chunk(client: SQSClient, queue_url: str, chunk: list[str]) -> None:
 
 
 class SqsAlertSink:
-    """`AlertSink` that queues each alert as one JSON message for the notify function."""
+    """`AlertSink` that queues one message per outbox entry (its key) for the notify function."""
 
     def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
         self.queue_url = queue_url
         self.client = client if client is not None else make_sqs_client()
         self.sent = 0
 
-    def send(self, alerts: list[Alert]) -> None:
-        bodies = [json.dumps(alert_to_dict(a), ensure_ascii=False) for a in alerts]
+    def send(self, keys: list[str]) -> None:
+        bodies = [json.dumps(outbox_ref_to_dict(k), ensure_ascii=False) for k in keys]
         self.sent += send_bodies(self.client, self.queue_url, bodies)

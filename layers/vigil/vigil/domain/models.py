@@ -151,3 +151,9 @@ class Delivery:
     ts: str = ""
     claimed_at: datetime | None = None
     outlets: tuple[str, ...] = field(default_factory=tuple)
+    # Thread replies posted or being posted: outlet -> ISO time of a claim not yet
+    # confirmed (a reply whose outcome is unknown until Slack's history says).
+    reply_claims: dict[str, str] = field(default_factory=dict)
+    # Who holds a pending claim ("host:pid" locally), so a dead holder is seen at once.
+    claimed_by: str = ""
+    version: int = 0

@@ -6,14 +6,15 @@ import argparse
 import dataclasses
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vigil.adapters.config.sources import ConfigError
-from vigil.services.cycle import CycleOptions, CycleReport, FeedOutcome
-from vigil.services.store import StoreError
+from vigil.domain.errors import ConfigError, StoreError
+from vigil.ports import FeedOutcome
+from vigil.services.cycle import CycleReport
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
 
 DEFAULT_STATE = Path(".vigil") / "state.db"
 DEFAULT_OUTBOX = Path(".vigil") / "outbox.jsonl"
+
+# Exit status of `vigil run` / `vigil digest` (README, "Exit status"):
+EXIT_OK = 0
+EXIT_CONFIG = 2  # bad configuration or state: nothing ran
+EXIT_DEGRADED = 3  # ran, but alerts wait for a later run, or every source failed, or it was stopped early
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -82,21 +88,55 @@ def _add_run(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="also send every topic's alerts to this Slack channel (repeatable)")
     p.add_argument("--force", action="store_true",
                    help="poll every source now, ignoring intervals and Retry-After deferrals")
-    p.add_argument("--quiet", action="store_true", help="print only the summary line")
+    p.add_argument("--quiet", action="store_true",
+                   help="no preview, and no summary line when the cycle was clean (for cron)")
     p.set_defaults(handler=cmd_run)
+
+
+class StopSignal:
+    """SIGTERM (cron timeouts, systemd, docker stop): finish the current source, then stop."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __call__(self) -> bool:
+        return self.received
+
+    def install(self) -> None:
+        def on_term(_signum: int, _frame: object) -> None:
+            self.received = True
+
+        signal.signal(signal.SIGTERM, on_term)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from vigil.runtime.local import run_once
+    from vigil.runtime.settings import cycle_options
 
+    stop = StopSignal()
+    stop.install()
     report = run_once(
         sources_file=args.sources, topics_file=args.topics, state=args.state,
         outbox=Path(args.outbox), channels=tuple(args.channel), preview=not args.quiet,
-        options=dataclasses.replace(CycleOptions.from_env(os.environ), force=args.force),
+        options=dataclasses.replace(cycle_options(), force=args.force),
+        should_stop=stop,
     )
     print_problems(report)
-    print(report.summary_line())
-    return 0
+    status = run_status(report, stopped=stop.received)
+    if not args.quiet or status != EXIT_OK or report.failures:
+        print(report.summary_line())
+    if stop.received:
+        print("vigil: stopped by SIGTERM; the rest is left for the next run", file=sys.stderr)
+    return status
+
+
+def run_status(report: CycleReport, *, stopped: bool = False) -> int:
+    """EXIT_DEGRADED when anything a user expects did not happen this run."""
+    pending = report.delivery.pending if report.delivery is not None else 0
+    all_failed = report.sources_failed > 0 and report.sources_ok == 0
+    if pending or all_failed or stopped or report.sources_deferred:
+        return EXIT_DEGRADED
+    return EXIT_OK
 
 
 def print_problems(report: CycleReport) -> None:
@@ -158,6 +198,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from vigil.entrypoints.serve import serve
 
     return serve(args)
+
+
+def _add_digest(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "digest", help="send the digests that are due",
+        description="Send one digest message to each channel in digest mode whose period has begun "
+        "since its last digest (`vigil run` does this too, after its cycle).",
+    )
+    p.add_argument("--topics", metavar="FILE", help="topics TOML (default: the shipped topics)")
+    add_state_argument(p)
+    p.add_argument("--outbox", metavar="FILE", default=str(DEFAULT_OUTBOX),
+                   help=f"where Slack calls are written without SLACK_BOT_TOKEN (default: {DEFAULT_OUTBOX})")
+    p.add_argument("--quiet", action="store_true", help="no preview and no summary when all went out")
+    p.set_defaults(handler=cmd_digest)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from vigil.runtime.local import send_digests
+
+    outcomes = send_digests(state=args.state, outbox=Path(args.outbox), topics_file=args.topics,
+                            preview=not args.quiet)
+    status = EXIT_DEGRADED if outcomes.get("retry") else EXIT_OK
+    if not args.quiet or status != EXIT_OK:
+        parts = [f"{n} {outcome}" for outcome, n in sorted(outcomes.items())]
+        print("digests: " + (", ".join(parts) if parts else "none due"))
+    return status
 
 
 def _add_event(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -225,8 +291,8 @@ class _StoredHealth:
 def _stored_health(spec: str | None, configured: list[Source]) -> _StoredHealth:
     """Sources added from Slack and a one-line health per source, read from the state."""
     from vigil.domain import health
+    from vigil.domain.clock import now_utc
     from vigil.runtime.state import dynamodb_table, open_store
-    from vigil.services.store import now_utc
 
     if spec is None:
         if not DEFAULT_STATE.exists():
@@ -268,6 +334,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore
     _add_run,
     _add_classify,
     _add_serve,
+    _add_digest,
     _add_event,
     _add_sources,
 ]

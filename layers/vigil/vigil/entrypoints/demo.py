@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channel", default=os.environ.get("VIGIL_DEMO_CHANNEL", DEMO_CHANNEL))
     args = parser.parse_args(argv)
 
-    from vigil.adapters.config.sources import ConfigError
+    from vigil.domain.errors import ConfigError
     from vigil.entrypoints.cli import print_problems
     from vigil.runtime.local import run_once
     from vigil.services.cycle import CycleOptions

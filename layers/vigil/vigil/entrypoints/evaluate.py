@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigil.adapters.config.sources import ConfigError
 from vigil.adapters.config.topics import load_topics
 from vigil.domain.classify import Classifier
+from vigil.domain.errors import ConfigError
 from vigil.domain.models import Topic
 
 DEFAULT_ITEMS = Path("../shared/data/dev-items.jsonl")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from vigil.adapters.config.sources import ConfigError
+from vigil.domain.errors import ConfigError
 
 # The CLI imports this module to build its parser: Slack and the store load only when serving.
 if TYPE_CHECKING:

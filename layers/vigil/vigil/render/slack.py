@@ -311,6 +311,10 @@ def render_reply(alert: Alert) -> Payload:
         "blocks": blocks,
         "unfurl_links": False,
         "unfurl_media": False,
+        # Marks the reply as this outlet's, so a reply whose post was cut off can be
+        # found in the thread instead of being posted twice.
+        "metadata": {"event_type": EVENT_TYPE,
+                     "event_payload": {"story_id": alert.story.id, "outlet": alert.item.source_id}},
     }
 
 

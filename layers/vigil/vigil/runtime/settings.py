@@ -12,6 +12,10 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from datetime import timedelta
+
+from vigil.domain.errors import ConfigError
+from vigil.services.cycle import CycleOptions
 
 # Secrets are re-read at most this often, so a rotated token is picked up without a deploy.
 SECRET_MAX_AGE_SECONDS = 300
@@ -33,10 +37,36 @@ class Settings:
     sources_per_batch: int = 50
     digest_interval_minutes: int = 60
     vigil_admins: str = ""
+    slack_api_url: str = ""
+    vigil_allow_private_networks: str = ""
 
     @property
     def admins(self) -> frozenset[str]:
-        return frozenset(p for p in re.split(r"[\s,]+", self.vigil_admins) if p)
+        return admin_ids(self.vigil_admins)
+
+    @property
+    def allow_private_networks(self) -> bool:
+        return is_on(self.vigil_allow_private_networks)
+
+
+def admin_ids(raw: str) -> frozenset[str]:
+    """Slack user ids allowed to add/remove sources (VIGIL_ADMINS), comma or space separated."""
+    return frozenset(p for p in re.split(r"[\s,]+", raw) if p)
+
+
+def is_on(raw: str | None) -> bool:
+    """The one reading of a switch such as VIGIL_ALLOW_PRIVATE_NETWORKS: 1, true or yes."""
+    return (raw or "").strip().lower() in ("1", "true", "yes")
+
+
+def allow_private_networks(env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return is_on(env.get("VIGIL_ALLOW_PRIVATE_NETWORKS"))
+
+
+def local_admins(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    env = os.environ if env is None else env
+    return admin_ids(env.get("VIGIL_ADMINS", ""))
 
 
 def env_name(field_name: str) -> str:
@@ -89,3 +119,27 @@ def secret(parameter_name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SettingsError(f"SSM parameter {parameter_name} is empty")
     return value.strip()
+
+
+def cycle_options(env: Mapping[str, str] | None = None) -> CycleOptions:
+    """Cycle options from VIGIL_* variables (hours); a bad value is a ConfigError naming it."""
+    env = os.environ if env is None else env
+    default = CycleOptions()
+    return CycleOptions(
+        story_window=_hours(env, "VIGIL_STORY_WINDOW_HOURS", default.story_window),
+        backlog_grace=_hours(env, "VIGIL_BACKLOG_HOURS", default.backlog_grace),
+        failing_after=_hours(env, "VIGIL_FAILING_AFTER_HOURS", default.failing_after),
+    )
+
+
+def _hours(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours <= 24 * 365:
+        raise ConfigError(f"environment: {name} must be a number of hours (0..8760), got {raw!r}")
+    return timedelta(hours=hours)

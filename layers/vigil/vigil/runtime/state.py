@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from vigil.services.store import Store, StoreError
+from vigil.domain.errors import StoreError
+from vigil.services.store import Store
 
 DYNAMODB_SCHEME = "dynamodb://"
 # DynamoDB's own rule for table names.

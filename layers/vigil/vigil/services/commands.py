@@ -19,9 +19,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from vigil.domain.clock import now_utc
 from vigil.domain.models import Severity, Source, Subscription, Topic
 from vigil.render.slack import escape, topic_name
-from vigil.services.store import Store, now_utc
+from vigil.services.store import Store
 
 try:
     from vigil.domain.query import QueryError, parse_query

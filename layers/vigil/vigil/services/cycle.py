@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any
 
-from vigil.adapters.config.sources import ConfigError
 from vigil.domain import health
 from vigil.domain.classify import Classifier
+from vigil.domain.clock import now_utc
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -29,35 +29,10 @@ from vigil.domain.models import (
     TopicMatch,
 )
 from vigil.domain.stories import StoryClusterer
-from vigil.services.store import Store, now_utc
+from vigil.ports import AlertSink, FeedReader
+from vigil.services.store import Store
 
 log = logging.getLogger("vigil.services.cycle")
-
-
-@dataclass(slots=True)
-class FeedOutcome:
-    """What reading one source produced: items, or not-modified, or an error."""
-
-    items: list[Item] | None  # None: not modified (304) or failed
-    status: int = 0
-    error: str = ""
-    # A best-effort parse of a malformed feed: items came through, but say what was wrong.
-    warning: str = ""
-    etag: str = ""
-    modified: str = ""
-    retry_after: float | None = None
-    elapsed: float = 0.0
-
-
-class FeedReader(Protocol):
-    def read(
-        self, sources: Sequence[Source], states: dict[str, SourceState]
-    ) -> Iterator[tuple[Source, FeedOutcome]]: ...
-
-
-class AlertSink(Protocol):
-    def send(self, alerts: list[Alert]) -> None:
-        """Accept alerts for delivery; raise if they could not be accepted at all."""
 
 
 @dataclass(slots=True)
@@ -70,29 +45,9 @@ class CycleOptions:
     failing_after: timedelta = timedelta(hours=6)
     # Poll every source now, ignoring intervals and Retry-After deferrals.
     force: bool = False
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> CycleOptions:
-        """Options from VIGIL_* variables (hours); a bad value is a ConfigError naming it."""
-        default = cls()
-        return cls(
-            story_window=_hours(env, "VIGIL_STORY_WINDOW_HOURS", default.story_window),
-            backlog_grace=_hours(env, "VIGIL_BACKLOG_HOURS", default.backlog_grace),
-            failing_after=_hours(env, "VIGIL_FAILING_AFTER_HOURS", default.failing_after),
-        )
-
-
-def _hours(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        hours = float(raw)
-    except ValueError:
-        hours = -1.0
-    if not 0 <= hours <= 24 * 365:
-        raise ConfigError(f"environment: {name} must be a number of hours (0..8760), got {raw!r}")
-    return timedelta(hours=hours)
+    # Asked between sources: True when time is up (Lambda deadline, SIGTERM). The
+    # sources not reached keep their state and are due again next cycle.
+    should_stop: Callable[[], bool] = field(default=lambda: False, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -100,12 +55,17 @@ class CycleReport:
     sources_ok: int = 0
     sources_failed: int = 0
     sources_skipped: int = 0
+    sources_deferred: int = 0  # due, but not reached before the cycle had to stop
     items_fetched: int = 0
     items_new: int = 0
     items_matched: int = 0
-    alerts: int = 0
+    alerts: int = 0  # recorded in the outbox
     follow_ups: int = 0  # of the alerts, later reports of a known story (thread replies)
     digest_queued: int = 0
+    outbox_keys: list[str] = field(default_factory=list)
+    digests: dict[str, int] = field(default_factory=dict)  # digests sent, by outcome (local runs)
+    # Filled by whoever delivers (local runs): what reached Slack, what waits, what failed.
+    delivery: Any = None
     failures: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     long_failing: list[str] = field(default_factory=list)
@@ -114,14 +74,29 @@ class CycleReport:
         line = (
             f"sources: {self.sources_ok} ok, {self.sources_failed} failed"
             + (f", {self.sources_skipped} not due" if self.sources_skipped else "")
+            + (f", {self.sources_deferred} left for the next run" if self.sources_deferred else "")
             + f" | items: {self.items_new} new of {self.items_fetched}, {self.items_matched} on topic"
-            + f" | alerts: {self.alerts}"
+            + f" | alerts: {self._alert_counts()}"
         )
-        if self.follow_ups:
-            line += f" ({self.alerts - self.follow_ups} new stories, {self.follow_ups} follow-ups in threads)"
         if self.digest_queued:
             line += f", {self.digest_queued} queued for digests"
+        if self.digests.get("sent"):
+            line += f" | digests: {self.digests['sent']} sent"
         return line
+
+    def _alert_counts(self) -> str:
+        if self.delivery is None:
+            text = str(self.alerts)
+            if self.follow_ups:
+                text += f" ({self.alerts - self.follow_ups} new stories, {self.follow_ups} follow-ups in threads)"
+            return text
+        d = self.delivery
+        text = f"{d.delivered} delivered, {d.pending} pending, {d.failed} failed"
+        if d.in_flight:
+            text += f", {d.in_flight} being posted by another run"
+        if d.follow_ups:
+            text += f" ({d.delivered - d.follow_ups} new stories, {d.follow_ups} follow-ups in threads)"
+        return text
 
     def as_record(self) -> dict[str, object]:
         return {
@@ -129,6 +104,7 @@ class CycleReport:
             "sources_skipped": self.sources_skipped, "items_fetched": self.items_fetched,
             "items_new": self.items_new, "items_matched": self.items_matched,
             "alerts": self.alerts, "follow_ups": self.follow_ups, "digest_queued": self.digest_queued,
+            "sources_deferred": self.sources_deferred,
             "failures": [list(f) for f in self.failures],
             "warnings": [list(w) for w in self.warnings], "long_failing": self.long_failing,
         }
@@ -156,7 +132,11 @@ def run_cycle(
     clusterer = StoryClusterer(store.stories_since(now - options.story_window), options.story_window)
     router = Router(store, all_topics, options.extra_channels)
 
+    reached = 0
     for source, outcome in reader.read(due, states):
+        if options.should_stop():
+            break
+        reached += 1
         state = states.get(source.id) or SourceState(source_id=source.id)
         first_poll = state.first_polled is None
         state = health.record_outcome(state, outcome, now)
@@ -169,13 +149,15 @@ def run_cycle(
         if outcome.warning:
             report.warnings.append((source.id, outcome.warning))
         if outcome.items:
-            alerts = _process_items(
+            keys = _process_items(
                 source, outcome.items, first_poll, store, classifier, clusterer, router, report, options, now
             )
-            _hand_over(sink, store, alerts, report)
+            _hand_over(sink, keys, report)
+        # Last: until this write the source's items are fetched again (same ETag) next cycle.
         store.put_source_state(state)
         if health.is_failing_long(state, now, options.failing_after):
             report.long_failing.append(source.id)
+    report.sources_deferred = len(due) - reached
     report.digest_queued = router.digest_queued
     store.record_cycle(report.as_record())
     return report
@@ -184,33 +166,43 @@ def run_cycle(
 def _process_items(
     source: Source, items: list[Item], first_poll: bool, store: Store, classifier: Classifier,
     clusterer: StoryClusterer, router: Router, report: CycleReport, options: CycleOptions, now: datetime,
-) -> list[Alert]:
+) -> list[str]:
+    """Classify, cluster and route each new item; commit it with its alerts atomically.
+
+    Returns the outbox keys of the alerts. An item is never marked seen without its
+    alerts: a crash before the commit leaves it new for the next cycle.
+    """
     report.items_fetched += len(items)
     fresh = store.unseen(i.key for i in items)
-    alerts: list[Alert] = []
+    keys: list[str] = []
     synced = False
     for item in items:
         if item.key not in fresh:
             continue
         fresh.discard(item.key)  # a feed may repeat an entry
-        # The conditional write decides which of two concurrent pollers owns the item.
-        if not store.mark_seen(item.key, source.id, now):
-            continue
-        report.items_new += 1
-        if first_poll and not health.should_alert_on_first_poll(item, now, options.backlog_grace):
-            continue
-        matches = classifier.classify(item.title, item.summary, item.lang)
+        backlog = first_poll and not health.should_alert_on_first_poll(item, now, options.backlog_grace)
+        matches = [] if backlog else classifier.classify(item.title, item.summary, item.lang)
         if not matches:
+            # The conditional write decides which of two concurrent pollers owns the item.
+            if store.commit_item(item.key, source.id, now) is not None:
+                report.items_new += 1
             continue
-        report.items_matched += 1
         if not synced:
             _sync_stories(store, clusterer, now)
             synced = True
         severity = max_severity(matches)
         story, is_new = clusterer.assign(item, tuple(m.topic for m in matches), severity, now)
-        store.put_story(story)
-        alerts += router.route(item, story, is_new, matches)
-    return alerts
+        alerts, digests = router.route(item, story, is_new, matches)
+        committed = store.commit_item(item.key, source.id, now, story=story, alerts=alerts, digests=digests)
+        if committed is None:
+            continue  # another poller owns this item (and its alerts)
+        report.items_new += 1
+        report.items_matched += 1
+        report.alerts += len(alerts)
+        report.follow_ups += sum(1 for a in alerts if a.kind == "update")
+        router.digest_queued += len(digests)
+        keys += committed
+    return keys
 
 
 # How far back to look for stories that other workers of this cycle stored: fan-out
@@ -225,19 +217,16 @@ def _sync_stories(store: Store, clusterer: StoryClusterer, now: datetime) -> Non
         clusterer.add_stored(story)
 
 
-def _hand_over(sink: AlertSink, store: Store, alerts: list[Alert], report: CycleReport) -> None:
-    if not alerts:
+def _hand_over(sink: AlertSink, keys: list[str], report: CycleReport) -> None:
+    if not keys:
         return
+    report.outbox_keys += keys
     try:
-        sink.send(alerts)
-    except Exception:
-        # The sink refused the batch (queue unreachable): forget the items so the
-        # next cycle sees them as new again instead of losing the alerts.
-        for key in {a.item.key for a in alerts}:
-            store.forget_seen(key)
-        raise
-    report.alerts += len(alerts)
-    report.follow_ups += sum(1 for a in alerts if a.kind == "update")
+        sink.send(keys)
+    except Exception as exc:  # the sink's transport errors vary (SQS, in-process)
+        # The alerts are safe in the outbox: the sweeper queues them again later.
+        log.error("alert hand-over failed, left in the outbox: alerts=%d error=%s", len(keys), exc)
+        report.warnings.append(("outbox", f"{len(keys)} alerts wait in the outbox: {exc}"))
 
 
 def scoped(topic: Topic) -> Topic:
@@ -277,7 +266,10 @@ class Router:
         topic = self.topics.get(topic_id)
         return topic is not None and topic.channel is None
 
-    def route(self, item: Item, story: Story, is_new: bool, matches: Sequence[TopicMatch]) -> list[Alert]:
+    def route(
+        self, item: Item, story: Story, is_new: bool, matches: Sequence[TopicMatch]
+    ) -> tuple[list[Alert], list[tuple[str, str]]]:
+        """The alerts an item calls for, and the (channel, topic) digest entries."""
         per_channel: dict[str, list[TopicMatch]] = {}
         for match in matches:
             # Subscriptions to a custom topic are keyed by its scoped id, so only the
@@ -288,6 +280,7 @@ class Router:
             for sub in self._subs.get(match.topic, ()):
                 per_channel.setdefault(sub.channel, []).append(shown)
         alerts: list[Alert] = []
+        digests: list[tuple[str, str]] = []
         for channel, channel_matches in per_channel.items():
             settings = self._channel(channel)
             if settings.paused or settings.disabled_reason or item.source_id in settings.muted_sources:
@@ -296,12 +289,11 @@ class Router:
                 continue
             if settings.digest != "off":
                 if is_new:
-                    self.store.queue_digest(channel, story, channel_matches[0].topic)
-                    self.digest_queued += 1
+                    digests.append((channel, channel_matches[0].topic))
                 continue
             kind = "new" if is_new else "update"
             alerts.append(Alert(channel, story, item, tuple(channel_matches), kind))
-        return alerts
+        return alerts, digests
 
     def _channel(self, channel: str) -> ChannelSettings:
         if channel not in self._settings:

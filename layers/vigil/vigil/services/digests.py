@@ -1,10 +1,11 @@
 """Digests: one message per period for channels in digest mode, nothing when empty.
 
-Runs on a schedule (EventBridge on AWS, cron locally) every `interval`. Stateless: a
-channel is due when its period starts within the last `interval` (hourly: every run
-of an hourly schedule; daily HH:MM TZ: the first run at or after that local time).
-`take_digest` empties the queue, so an extra run sends nothing twice; if Slack
-refuses the post, the entries are queued again for the next period.
+On AWS the digest function runs on a schedule every `interval`, statelessly: a
+channel is due when its period starts within the last `interval`. Locally `vigil run`
+and `vigil digest` run at any time (cron, by hand), so a channel is due when a period
+began after its last digest (or after its oldest waiting entry): missed periods are
+caught up, none is served twice. Entries are removed only after Slack took the
+digest, so a crash or an outage keeps them for the next run.
 """
 
 from __future__ import annotations
@@ -12,60 +13,47 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from vigil.domain.models import ChannelSettings, Severity, Story
+from vigil.domain.codec import parse_time
+from vigil.domain.digest_schedule import is_due, is_due_since
+from vigil.domain.errors import ChannelUnavailable, MessageRejected, RetryableDeliveryError
+from vigil.domain.models import ChannelSettings
+from vigil.ports import ChatClient
 from vigil.render.slack import render_digest
-from vigil.services.delivery import (
-    ChannelUnavailable,
-    ChatClient,
-    Deliverer,
-    MessageRejected,
-    RetryableDeliveryError,
-    disable_channel,
-)
+from vigil.services.delivery import Deliverer, disable_channel
 from vigil.services.store import Store
 
 log = logging.getLogger("vigil.services.digests")
 
-
-def is_due(mode: str, now: datetime, interval: timedelta = timedelta(hours=1)) -> bool:
-    """Whether a digest period of `mode` starts within (now - interval, now]."""
-    parts = mode.split()
-    if not parts or parts[0] == "off":
-        return False
-    if parts[0] == "hourly":
-        since_hour = now - now.replace(minute=0, second=0, microsecond=0)
-        return since_hour < interval
-    if parts[0] == "daily" and len(parts) >= 2:
-        try:
-            tz = ZoneInfo(parts[2]) if len(parts) >= 3 else ZoneInfo("UTC")
-            hour, minute = (int(x) for x in parts[1].split(":"))
-        except (ZoneInfoNotFoundError, ValueError):
-            log.warning("bad digest mode %r", mode)
-            return False
-        local = now.astimezone(tz)
-        start = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if start > local:
-            start -= timedelta(days=1)
-        return local - start < interval
-    return False
+__all__ = ["is_due", "run_digests", "send_digest"]
 
 
 def run_digests(store: Store, client: ChatClient, now: datetime, *,
-                interval: timedelta = timedelta(hours=1),
+                interval: timedelta | None = timedelta(hours=1),
                 topic_names: Mapping[str, str] | None = None,
                 deliverer: Deliverer | None = None) -> dict[str, int]:
-    """Send the due digests; returns counts of outcomes ("sent", "empty", "retry", ...)."""
+    """Send the due digests; returns counts of outcomes ("sent", "empty", "retry", ...).
+
+    `interval=None` decides "due" from the last digest sent (local runs at any time).
+    """
     poster = deliverer or Deliverer(store, client)
     outcomes: dict[str, int] = {}
     for settings in store.channels():
-        if not _wants_digest(settings) or not is_due(settings.digest, now, interval):
+        if not _wants_digest(settings) or not _due(store, settings, now, interval):
             continue
-        outcome = send_digest(store, poster, settings, topic_names, period=settings.digest.split()[0])
+        outcome = send_digest(store, poster, settings, topic_names, period=settings.digest.split()[0], now=now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+def _due(store: Store, settings: ChannelSettings, now: datetime, interval: timedelta | None) -> bool:
+    if interval is not None:
+        return is_due(settings.digest, now, interval)
+    last = store.digest_sent_at(settings.channel)
+    if last is None:
+        waiting = store.pending_digest(settings.channel)
+        last = parse_time(waiting[0].get("at")) if waiting else None
+    return is_due_since(settings.digest, now, last)
 
 
 def _wants_digest(settings: ChannelSettings) -> bool:
@@ -73,12 +61,13 @@ def _wants_digest(settings: ChannelSettings) -> bool:
 
 
 def send_digest(store: Store, poster: Deliverer, settings: ChannelSettings,
-                topic_names: Mapping[str, str] | None = None, period: str = "") -> str:
+                topic_names: Mapping[str, str] | None = None, period: str = "",
+                now: datetime | None = None) -> str:
     channel = settings.channel
-    entries = store.take_digest(channel)
-    if not entries:
+    rows = store.digest_rows(channel)
+    if not rows:
         return "empty"
-    payload = render_digest(channel, entries, topic_names, period=period)
+    payload = render_digest(channel, [entry for _, entry in rows], topic_names, period=period)
     payload.pop("channel", None)
     try:
         poster.post(channel, payload)
@@ -86,22 +75,11 @@ def send_digest(store: Store, poster: Deliverer, settings: ChannelSettings,
         disable_channel(store, channel, str(exc))
         return "disabled"
     except (RetryableDeliveryError, MessageRejected) as exc:
-        # Nothing is lost: the stories wait for the next period.
-        _requeue(store, channel, entries)
-        log.warning("digest deferred: channel=%s stories=%d error=%s", channel, len(entries), exc)
+        # Nothing is lost: the entries stay queued for the next period.
+        log.warning("digest deferred: channel=%s stories=%d error=%s", channel, len(rows), exc)
         return "retry"
-    log.info("digest sent: channel=%s stories=%d", channel, len(entries))
+    store.remove_digest_rows(channel, [sk for sk, _ in rows])
+    if now is not None:
+        store.record_digest_sent(channel, now)
+    log.info("digest sent: channel=%s stories=%d", channel, len(rows))
     return "sent"
-
-
-def _requeue(store: Store, channel: str, entries: list[dict[str, Any]]) -> None:
-    for entry in entries:
-        at = datetime.fromisoformat(entry["at"]) if entry.get("at") else datetime.now().astimezone()
-        try:
-            severity = Severity(int(entry.get("severity", 1)))
-        except ValueError:
-            severity = Severity.ROUTINE
-        story = Story(id=str(entry.get("story_id", "")), title=str(entry.get("title", "")),
-                      first_seen=at, last_seen=at, severity=severity,
-                      sources=tuple(entry.get("sources") or ()), url=str(entry.get("url", "")))
-        store.queue_digest(channel, story, str(entry.get("topic", "")))

@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from vigil.domain import health
+from vigil.domain.batching import iter_chunks
+from vigil.domain.codec import batch_from_dict, batch_to_dict
 from vigil.domain.models import Source
 from vigil.services.cycle import CycleReport
-from vigil.services.store import Store, from_record, iter_chunks, to_record
+from vigil.services.store import Store
 
 
 @dataclass(slots=True)
@@ -38,14 +40,12 @@ def due_sources(sources: Sequence[Source], store: Store, now: datetime) -> list[
 
 
 def encode_batch(sources: Sequence[Source], now: datetime) -> str:
-    return json.dumps({"sources": [to_record(s) for s in sources], "enqueued_at": now.isoformat()})
+    return json.dumps(batch_to_dict(list(sources), now))
 
 
 def decode_batch(body: str) -> list[Source]:
-    data = json.loads(body)
-    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
-        raise ValueError("fetch message has no 'sources' list")
-    return [from_record(Source, s) for s in data["sources"]]
+    """Sources of a fetch message; WireFormatError (a ValueError) for anything else."""
+    return batch_from_dict(json.loads(body))
 
 
 def poll(

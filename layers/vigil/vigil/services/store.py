@@ -17,120 +17,59 @@ every record layout lives here, so the two cannot drift. Record keys:
 | FEEDBACK              | <iso>#<channel>#<user> | feedback on an alert            |
 | DIGEST#<channel>      | <iso>#<story id>       | story waiting for a digest      |
 | CYCLE                 | <iso>                  | summary of one poll cycle (TTL) |
-| RETRY                 | <story>#<channel>#<iso>| alert waiting for a retry (TTL) |
+| OUTBOX                | <iso>#<story>#<channel>#<kind>#<outlet> | alert to deliver (TTL) |
+| DIGESTSENT            | <channel>              | when the last digest went out   |
+
+An item's seen-mark, its story and the alerts and digest entries it calls for are
+written in one atomic transaction (`commit_item`), so a crash at any instant leaves
+either nothing (the item is new again next cycle) or everything delivery needs.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from vigil.domain.clock import iso_key as _iso
+from vigil.domain.clock import now_utc
+from vigil.domain.codec import alert_to_dict, encode_value, from_record, parse_time, to_record
+from vigil.domain.errors import Conflict
 from vigil.domain.models import (
+    Alert,
     ChannelSettings,
     Delivery,
-    Severity,
     Source,
     SourceState,
     Story,
     Subscription,
     Topic,
 )
+from vigil.ports import MAX_TRANSACT_WRITES, KeyValue, Record, Write
 
 SEEN_TTL = timedelta(days=30)
 STORY_TTL = timedelta(days=14)
 CYCLE_TTL = timedelta(days=7)
 DIGEST_TTL = timedelta(days=3)
+# An alert Slack cannot take for a week is dropped (logged by the drain): the story is stale.
+OUTBOX_TTL = timedelta(days=7)
+
+_encode = encode_value
+_dt = parse_time
 
 
-class Conflict(Exception):
-    """A conditional write lost: the record changed or already exists."""
+@dataclass(slots=True)
+class OutboxEntry:
+    """An alert recorded for delivery: it stays until delivery reaches a final outcome."""
 
-
-class StoreError(Exception):
-    """The backend failed (unreachable, throttled, misconfigured)."""
-
-
-Record = dict[str, Any]
-
-
-class KeyValue(Protocol):
-    """What a backend must provide. `version` gives optimistic concurrency:
-
-    `put(..., expect_version=None)` writes only if the record is absent,
-    `expect_version=n` only if its stored version is n; either raises Conflict.
-    Records carry their own `_v` (version) and optional `_ttl` (epoch seconds).
-    """
-
-    def get(self, pk: str, sk: str) -> Record | None: ...
-
-    def batch_get(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Record]: ...
-
-    def put(
-        self, pk: str, sk: str, data: Record, *, expect_version: int | bool | None = False,
-        ttl: datetime | None = None,
-    ) -> int: ...
-
-    def delete(self, pk: str, sk: str) -> bool: ...
-
-    def query(
-        self, pk: str, *, prefix: str = "", start: str | None = None, limit: int | None = None,
-        reverse: bool = False,
-    ) -> list[tuple[str, Record]]: ...
-
-    def close(self) -> None: ...
-
-
-# ---------------------------------------------------------------- serialization
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Severity):
-        return int(value)
-    if isinstance(value, frozenset | set):
-        return sorted(value)
-    if isinstance(value, tuple | list):
-        return [_encode(v) for v in value]
-    return value
-
-
-def to_record(obj: Any) -> Record:
-    return {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-
-
-def _dt(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def from_record(cls: type, data: Record) -> Any:
-    kwargs: dict[str, Any] = {}
-    hints = {f.name: f for f in dataclasses.fields(cls)}
-    for name, f in hints.items():
-        if name not in data:
-            continue
-        value = data[name]
-        t = str(f.type)
-        if "datetime" in t:
-            value = _dt(value)
-        elif "Severity" in t:
-            value = Severity(int(value))
-        elif "frozenset" in t:
-            value = frozenset(value or ())
-        elif "tuple" in t:
-            value = tuple(value or ())
-        kwargs[name] = value
-    return cls(**kwargs)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    key: str
+    alert: Record  # the alert's wire form (domain.codec.alert_to_dict)
+    attempts: int = 0
+    next_at: datetime | None = None
+    enqueued_at: datetime | None = None
+    last_error: str = ""
+    version: int = 0
 
 
 # ---------------------------------------------------------------- the store
@@ -165,8 +104,37 @@ class Store:
         return True
 
     def forget_seen(self, key: str) -> None:
-        """Undo mark_seen when the item's alerts could not be handed over."""
+        """Undo mark_seen (tests and operators; the cycle itself commits atomically)."""
         self.kv.delete(f"SEEN#{key}", "-")
+
+    def commit_item(
+        self, key: str, source_id: str, now: datetime, *, story: Story | None = None,
+        alerts: Sequence[Alert] = (), digests: Sequence[tuple[str, str]] = (),
+    ) -> list[str] | None:
+        """Mark an item seen together with its story, alerts and digest entries (channel, topic).
+
+        All in one transaction; None (and nothing written) when another poller marked
+        the item first. Returns the outbox keys of the alerts. When the writes exceed
+        one transaction, the alerts and digest entries are written first (their keys
+        are idempotent for delivery) and the seen-mark last, so a crash in between
+        means the item is processed again, never that an alert is lost.
+        """
+        seen = Write(f"SEEN#{key}", "-", {"source": source_id, "at": _encode(now)},
+                     expect_version=None, ttl=max(now, now_utc()) + SEEN_TTL)
+        story_writes = self._story_writes(story) if story is not None else []
+        outbox = [self._outbox_write(alert, now) for alert in alerts]
+        extra = [*outbox, *(self._digest_write(ch, story, topic, now) for ch, topic in digests if story)]
+        writes = [seen, *story_writes, *extra]
+        try:
+            if len(writes) <= MAX_TRANSACT_WRITES:
+                self.kv.transact(writes)
+            else:
+                for w in extra:
+                    self.kv.put(w.pk, w.sk, w.data, ttl=w.ttl)
+                self.kv.transact([seen, *story_writes])
+        except Conflict:
+            return None
+        return [w.sk for w in outbox]
 
     # sources ----------------------------------------------------------------
 
@@ -212,10 +180,14 @@ class Store:
         return from_record(Story, data) if data else None
 
     def put_story(self, story: Story) -> None:
+        self.kv.transact(self._story_writes(story))
+
+    @staticmethod
+    def _story_writes(story: Story) -> list[Write]:
         sk = f"{_iso(story.first_seen)}#{story.id}"
         expires = story.last_seen + STORY_TTL
-        self.kv.put("STORY", sk, to_record(story), ttl=expires)
-        self.kv.put(f"STORYID#{story.id}", "-", {"sk": sk}, ttl=expires)
+        return [Write("STORY", sk, to_record(story), ttl=expires),
+                Write(f"STORYID#{story.id}", "-", {"sk": sk}, ttl=expires)]
 
     # subscriptions and channel settings ---------------------------------------
 
@@ -256,11 +228,11 @@ class Store:
 
     def get_delivery(self, story_id: str, channel: str) -> Delivery | None:
         data = self.kv.get(f"DELIVERY#{story_id}", channel)
-        return from_record(Delivery, data) if data else None
+        return _delivery(data) if data else None
 
     def claim_delivery(
         self, story_id: str, channel: str, lease: timedelta = timedelta(minutes=5),
-        now: datetime | None = None,
+        now: datetime | None = None, *, outlet: str = "", holder: str = "",
     ) -> bool:
         """Take the right to post the top-level message for (story, channel).
 
@@ -268,17 +240,22 @@ class Store:
         died before Slack answered) may be taken over.
         """
         now = now or now_utc()
-        pk = f"DELIVERY#{story_id}"
-        data = self.kv.get(pk, channel)
-        if data is None:
-            expect: int | None = None
-        elif data.get("status") == "pending" and (_dt(data.get("claimed_at")) or now) + lease <= now:
-            expect = data["_v"]
-        else:
-            return False
-        record = to_record(Delivery(story_id, channel, "pending", claimed_at=now))
+        current = self.get_delivery(story_id, channel)
+        if current is not None:
+            stale = current.status == "pending" and (current.claimed_at or now) + lease <= now
+            if not stale:
+                return False
+        return self.take_over_claim(story_id, channel, current, now, outlet=outlet, holder=holder)
+
+    def take_over_claim(self, story_id: str, channel: str, current: Delivery | None, now: datetime,
+                        *, outlet: str = "", holder: str = "") -> bool:
+        """Claim (story, channel) if it is still exactly as `current` was read (None: absent)."""
+        record = to_record(Delivery(story_id, channel, "pending", claimed_at=now,
+                                    outlets=(outlet,) if outlet else (), claimed_by=holder))
+        expect = None if current is None else current.version
         try:
-            self.kv.put(pk, channel, record, expect_version=expect, ttl=now + STORY_TTL)
+            self.kv.put(f"DELIVERY#{story_id}", channel, _bare(record), expect_version=expect,
+                        ttl=now + STORY_TTL)
         except Conflict:
             return False
         return True
@@ -286,7 +263,7 @@ class Store:
     def complete_delivery(self, story_id: str, channel: str, ts: str, outlet: str) -> None:
         now = now_utc()
         record = to_record(Delivery(story_id, channel, "sent", ts=ts, claimed_at=now, outlets=(outlet,)))
-        self.kv.put(f"DELIVERY#{story_id}", channel, record, ttl=now + STORY_TTL)
+        self.kv.put(f"DELIVERY#{story_id}", channel, _bare(record), ttl=now + STORY_TTL)
 
     def release_delivery(self, story_id: str, channel: str) -> None:
         """Give a claim back after Slack refused the post, so a retry may claim it."""
@@ -294,44 +271,117 @@ class Store:
         if data and data.get("status") == "pending":
             self.kv.delete(f"DELIVERY#{story_id}", channel)
 
-    def claim_outlet(self, story_id: str, channel: str, outlet: str) -> Delivery | None:
-        """Reserve the one thread reply an outlet gets; None if already replied or not sent."""
+    def claim_outlet(self, story_id: str, channel: str, outlet: str, stamp: str = "",
+                     *, takeover: bool = False) -> Delivery | None:
+        """Reserve the one thread reply an outlet gets; None if already claimed or not sent.
 
-        def add(data: Record) -> list[str] | None:
+        The reservation stays marked unconfirmed (`reply_claims`) until `confirm_outlet`,
+        so a reply whose post was cut off is reconciled, not forgotten. `takeover`
+        renews an unconfirmed reservation that is being retried.
+        """
+        stamp = stamp or _encode(now_utc())
+
+        def add(data: Record) -> Record | None:
             outlets = data.get("outlets", [])
-            if data.get("status") != "sent" or outlet in outlets:
+            claims = dict(data.get("reply_claims") or {})
+            if data.get("status") != "sent":
                 return None
-            return [*outlets, outlet]
+            if outlet in outlets and not (takeover and outlet in claims):
+                return None
+            claims[outlet] = stamp
+            return {"outlets": outlets if outlet in outlets else [*outlets, outlet], "reply_claims": claims}
 
-        return self._update_outlets(story_id, channel, add)
+        return self._update_delivery(story_id, channel, add)
+
+    def confirm_outlet(self, story_id: str, channel: str, outlet: str) -> None:
+        """Slack has the outlet's reply: its reservation is final."""
+
+        def confirm(data: Record) -> Record | None:
+            claims = dict(data.get("reply_claims") or {})
+            if claims.pop(outlet, None) is None:
+                return None
+            return {"reply_claims": claims}
+
+        self._update_delivery(story_id, channel, confirm)
 
     def release_outlet(self, story_id: str, channel: str, outlet: str) -> None:
         """Give an outlet's reservation back after Slack did not take its reply."""
 
-        def remove(data: Record) -> list[str] | None:
+        def remove(data: Record) -> Record | None:
             outlets = data.get("outlets", [])
-            return [o for o in outlets if o != outlet] if outlet in outlets else None
-
-        self._update_outlets(story_id, channel, remove)
-
-    def _update_outlets(
-        self, story_id: str, channel: str, change: Callable[[Record], list[str] | None]
-    ) -> Delivery | None:
-        """Versioned read-modify-write of a delivery's outlets; None when `change` declines."""
-        pk = f"DELIVERY#{story_id}"
-        for _ in range(5):
-            data = self.kv.get(pk, channel)
-            outlets = change(data) if data else None
-            if data is None or outlets is None:
+            if outlet not in outlets:
                 return None
-            body = {k: v for k, v in data.items() if not k.startswith("_")}
-            body["outlets"] = outlets
+            claims = {k: v for k, v in (data.get("reply_claims") or {}).items() if k != outlet}
+            return {"outlets": [o for o in outlets if o != outlet], "reply_claims": claims}
+
+        self._update_delivery(story_id, channel, remove)
+
+    def _update_delivery(
+        self, story_id: str, channel: str, change: Callable[[Record], Record | None]
+    ) -> Delivery | None:
+        """Versioned read-modify-write of a delivery; None when `change` declines."""
+        pk = f"DELIVERY#{story_id}"
+        for _ in range(8):
+            data = self.kv.get(pk, channel)
+            update = change(data) if data else None
+            if data is None or update is None:
+                return None
+            body = {**_bare(data), **update}
             try:
-                self.kv.put(pk, channel, body, expect_version=data["_v"], ttl=now_utc() + STORY_TTL)
+                version = self.kv.put(pk, channel, body, expect_version=data["_v"], ttl=now_utc() + STORY_TTL)
             except Conflict:
-                continue  # another worker changed the outlets meanwhile: re-read and retry
-            return from_record(Delivery, body)
+                continue  # another worker changed the delivery meanwhile: re-read and retry
+            return _delivery({**body, "_v": version})
         return None
+
+    # the outbox ---------------------------------------------------------------
+
+    @staticmethod
+    def _outbox_write(alert: Alert, now: datetime) -> Write:
+        outlet = alert.item.source_id if alert.kind == "update" else ""
+        sk = f"{_iso(now)}#{alert.story.id}#{alert.channel}#{alert.kind}#{outlet}"
+        record = {"alert": alert_to_dict(alert), "attempts": 0, "next_at": _encode(now)}
+        # Expiry from the wall clock: `now` may be a cycle's (or a test's) own clock.
+        return Write("OUTBOX", sk, record, ttl=max(now, now_utc()) + OUTBOX_TTL)
+
+    def add_to_outbox(self, alerts: Sequence[Alert], now: datetime | None = None) -> list[str]:
+        now = now or now_utc()
+        writes = [self._outbox_write(a, now) for a in alerts]
+        for w in writes:
+            self.kv.put(w.pk, w.sk, w.data, ttl=w.ttl)
+        return [w.sk for w in writes]
+
+    def outbox(self, limit: int | None = None) -> list[OutboxEntry]:
+        """Every alert not yet delivered, oldest first."""
+        return [_outbox_entry(sk, d) for sk, d in self.kv.query("OUTBOX", limit=limit)]
+
+    def outbox_entry(self, key: str) -> OutboxEntry | None:
+        data = self.kv.get("OUTBOX", key)
+        return _outbox_entry(key, data) if data else None
+
+    def outbox_done(self, key: str) -> None:
+        """Delivery reached a final outcome (sent, replied, duplicate, disabled, refused)."""
+        self.kv.delete("OUTBOX", key)
+
+    def outbox_defer(self, entry: OutboxEntry, error: str, next_at: datetime) -> None:
+        """Delivery must be tried again later; keeps the entry with its attempt count."""
+        self._outbox_update(entry, attempts=entry.attempts + 1, last_error=error[:300],
+                            next_at=_encode(next_at))
+
+    def outbox_enqueued(self, entry: OutboxEntry, now: datetime) -> None:
+        """The entry was handed to the queue at `now` (the sweeper re-sends stale ones)."""
+        self._outbox_update(entry, enqueued_at=_encode(now), next_at=_encode(now))
+
+    def _outbox_update(self, entry: OutboxEntry, **changes: Any) -> None:
+        data = self.kv.get("OUTBOX", entry.key)
+        if data is None:
+            return  # delivered meanwhile
+        body = {**_bare(data), **changes}
+        try:
+            self.kv.put("OUTBOX", entry.key, body, expect_version=data["_v"],
+                        ttl=max(_dt(body.get("next_at")) or now_utc(), now_utc()) + OUTBOX_TTL)
+        except Conflict:
+            return  # another worker updated or finished it: its word is newer
 
     # feedback, digests, cycles ----------------------------------------------
 
@@ -347,12 +397,34 @@ class Store:
         rows = [d for _, d in self.kv.query("FEEDBACK")]
         return [r for r in rows if channel is None or r["channel"] == channel]
 
-    def queue_digest(self, channel: str, story: Story, topic: str) -> None:
-        now = now_utc()
-        self.kv.put(f"DIGEST#{channel}", f"{_iso(now)}#{story.id}", {
+    def queue_digest(self, channel: str, story: Story, topic: str, now: datetime | None = None) -> None:
+        w = self._digest_write(channel, story, topic, now or now_utc())
+        self.kv.put(w.pk, w.sk, w.data, ttl=w.ttl)
+
+    @staticmethod
+    def _digest_write(channel: str, story: Story, topic: str, now: datetime) -> Write:
+        return Write(f"DIGEST#{channel}", f"{_iso(now)}#{story.id}", {
             "story_id": story.id, "title": story.title, "url": story.url, "topic": topic,
             "severity": int(story.severity), "sources": list(story.sources), "at": _encode(now),
-        }, ttl=now + DIGEST_TTL)
+        }, ttl=max(now, now_utc()) + DIGEST_TTL)
+
+    def pending_digest(self, channel: str) -> list[Record]:
+        """Digest entries waiting for a channel, oldest first (not removed)."""
+        return [d for _, d in self.kv.query(f"DIGEST#{channel}")]
+
+    def digest_sent_at(self, channel: str) -> datetime | None:
+        data = self.kv.get("DIGESTSENT", channel)
+        return _dt(data.get("at")) if data else None
+
+    def record_digest_sent(self, channel: str, now: datetime) -> None:
+        self.kv.put("DIGESTSENT", channel, {"at": _encode(now)})
+
+    def digest_rows(self, channel: str) -> list[tuple[str, Record]]:
+        return self.kv.query(f"DIGEST#{channel}")
+
+    def remove_digest_rows(self, channel: str, keys: Sequence[str]) -> None:
+        for sk in keys:
+            self.kv.delete(f"DIGEST#{channel}", sk)
 
     def take_digest(self, channel: str) -> list[Record]:
         """Pending digest entries for a channel, removed from the queue."""
@@ -360,17 +432,6 @@ class Store:
         for sk, _ in rows:
             self.kv.delete(f"DIGEST#{channel}", sk)
         return [d for _, d in rows]
-
-    def queue_retry(self, channel: str, story_id: str, alert: Record) -> None:
-        """Keep an alert Slack could not take yet (local mode; SQS does this on AWS)."""
-        now = now_utc()
-        self.kv.put("RETRY", f"{story_id}#{channel}#{_iso(now)}", alert, ttl=now + DIGEST_TTL)
-
-    def pending_retries(self) -> list[tuple[str, Record]]:
-        return self.kv.query("RETRY")
-
-    def drop_retry(self, sk: str) -> None:
-        self.kv.delete("RETRY", sk)
 
     def record_cycle(self, summary: Record) -> None:
         now = now_utc()
@@ -380,6 +441,19 @@ class Store:
         return [d for _, d in self.kv.query("CYCLE", limit=limit, reverse=True)]
 
 
-def iter_chunks(seq: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]
+def _bare(data: Record) -> Record:
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def _delivery(data: Record) -> Delivery:
+    delivery: Delivery = from_record(Delivery, _bare(data))
+    delivery.version = int(data.get("_v", 0))
+    return delivery
+
+
+def _outbox_entry(key: str, data: Record) -> OutboxEntry:
+    return OutboxEntry(
+        key=key, alert=data.get("alert") or {}, attempts=int(data.get("attempts", 0)),
+        next_at=_dt(data.get("next_at")), enqueued_at=_dt(data.get("enqueued_at")),
+        last_error=str(data.get("last_error", "")), version=int(data.get("_v", 0)),
+    )

@@ -9,13 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from vigil.domain.errors import ConfigError
 from vigil.domain.models import Source
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-
-
-class ConfigError(Exception):
-    """A configuration file is missing or malformed; the message is shown as is."""
 
 
 def default_path(name: str) -> Path:

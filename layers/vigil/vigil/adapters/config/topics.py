@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from vigil.adapters.config.sources import ConfigError, default_path, read_toml
+from vigil.adapters.config.sources import default_path, read_toml
+from vigil.domain.errors import ConfigError
 from vigil.domain.models import Topic
 from vigil.domain.query import QueryEngine, QueryError, expand, parse
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from vigil.adapters.feeds.parse import ParsedFeed, ParsePool, ParseTask
 from vigil.adapters.http.fetch import Fetcher, FetchJob, FetchResult
 from vigil.domain.models import Source, SourceState
-from vigil.services.cycle import FeedOutcome
+from vigil.ports import FeedOutcome
 
 # Below this many sources, starting parser processes costs more than it saves.
 PARALLEL_PARSE_MIN_SOURCES = 40

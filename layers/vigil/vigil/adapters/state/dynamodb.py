@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from vigil.services.store import Conflict, Record, StoreError, iter_chunks
+from vigil.domain.batching import iter_chunks
+from vigil.domain.errors import Conflict, StoreError
+from vigil.ports import MAX_TRANSACT_WRITES, Record, Write
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -142,25 +144,45 @@ class DynamoKV:
         ttl: datetime | None = None,
     ) -> int:
         """Write a record; UpdateItem bumps `v` atomically, so no read is needed first."""
-        body = json.dumps({k: v for k, v in data.items() if not k.startswith("_")})
+        update = self._update(Write(pk, sk, data, expect_version, ttl))
+        resp = self._call("UpdateItem", self.client.update_item, ReturnValues="UPDATED_NEW", **update)
+        return int(resp["Attributes"]["v"]["N"])
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        """TransactWriteItems: every write or none; a failed condition raises Conflict."""
+        if len(writes) > MAX_TRANSACT_WRITES:
+            raise ValueError(f"{len(writes)} writes in one transaction (limit {MAX_TRANSACT_WRITES})")
+        items = [{"Update": {"TableName": self.table, **self._update(w)}} for w in writes]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            failed = "ConditionalCheckFailed" in reasons or "ConditionalCheckFailed" in str(error.get("Message"))
+            if error.get("Code") == "TransactionCanceledException" and failed:
+                raise Conflict(f"{self.table}: transaction condition failed") from exc
+            raise _error("TransactWriteItems", self.table, exc) from exc
+        except BotoCoreError as exc:
+            raise _error("TransactWriteItems", self.table, exc) from exc
+
+    def _update(self, w: Write) -> dict[str, Any]:
+        body = json.dumps({k: v for k, v in w.data.items() if not k.startswith("_")})
         names = {"#ttl": "ttl"}  # TTL is a DynamoDB reserved word
         values: dict[str, Any] = {":d": {"S": body}, ":one": {"N": "1"}, ":zero": {"N": "0"}}
         update = "SET d = :d, v = if_not_exists(v, :zero) + :one"
-        if ttl is not None:
+        if w.ttl is not None:
             update += ", #ttl = :ttl"
-            values[":ttl"] = {"N": str(int(ttl.timestamp()))}
+            values[":ttl"] = {"N": str(int(w.ttl.timestamp()))}
         else:
             update += " REMOVE #ttl"
-        kwargs: dict[str, Any] = {}
-        condition = self._condition(expect_version, values)
+        kwargs: dict[str, Any] = {
+            "Key": self._key(w.pk, w.sk), "UpdateExpression": update,
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+        }
+        condition = self._condition(w.expect_version, values)
         if condition:
             kwargs["ConditionExpression"] = condition
-        resp = self._call(
-            "UpdateItem", self.client.update_item, Key=self._key(pk, sk), UpdateExpression=update,
-            ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-            ReturnValues="UPDATED_NEW", **kwargs,
-        )
-        return int(resp["Attributes"]["v"]["N"])
+        return kwargs
 
     @staticmethod
     def _condition(expect_version: int | bool | None, values: dict[str, Any]) -> str:

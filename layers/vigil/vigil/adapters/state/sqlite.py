@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
-from vigil.services.store import Conflict, Record
+from vigil.domain.errors import Conflict
+from vigil.ports import MAX_TRANSACT_WRITES, Record, Write
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -66,27 +71,38 @@ class SQLiteKV:
         self, pk: str, sk: str, data: Record, *, expect_version: int | bool | None = False,
         ttl: datetime | None = None,
     ) -> int:
-        body = json.dumps({k: v for k, v in data.items() if not k.startswith("_")})
-        ttl_epoch = int(ttl.timestamp()) if ttl else None
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT v, ttl FROM records WHERE pk=? AND sk=?", (pk, sk)
-                ).fetchone()
-                live = row is not None and (row[1] is None or row[1] > self._now())
-                current = row[0] if live else None
-                if expect_version is not False and expect_version != current:
-                    raise Conflict(f"{pk}/{sk}: expected version {expect_version}, found {current}")
-                version = (row[0] if row else 0) + 1
-                self._db.execute(
-                    "INSERT OR REPLACE INTO records (pk, sk, v, ttl, data) VALUES (?, ?, ?, ?, ?)",
-                    (pk, sk, version, ttl_epoch, body),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            return self._atomically(lambda: self._write(Write(pk, sk, data, expect_version, ttl)))
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        if len(writes) > MAX_TRANSACT_WRITES:
+            raise ValueError(f"{len(writes)} writes in one transaction (limit {MAX_TRANSACT_WRITES})")
+        with self._lock:
+            self._atomically(lambda: [self._write(w) for w in writes])
+
+    def _atomically(self, work: Callable[[], T]) -> T:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return result
+
+    def _write(self, w: Write) -> int:
+        body = json.dumps({k: v for k, v in w.data.items() if not k.startswith("_")})
+        ttl_epoch = int(w.ttl.timestamp()) if w.ttl else None
+        row = self._db.execute("SELECT v, ttl FROM records WHERE pk=? AND sk=?", (w.pk, w.sk)).fetchone()
+        live = row is not None and (row[1] is None or row[1] > self._now())
+        current = row[0] if live else None
+        if w.expect_version is not False and w.expect_version != current:
+            raise Conflict(f"{w.pk}/{w.sk}: expected version {w.expect_version}, found {current}")
+        version = (row[0] if row else 0) + 1
+        self._db.execute(
+            "INSERT OR REPLACE INTO records (pk, sk, v, ttl, data) VALUES (?, ?, ?, ?, ?)",
+            (w.pk, w.sk, version, ttl_epoch, body),
+        )
         return version
 
     def delete(self, pk: str, sk: str) -> bool:
