@@ -2,12 +2,14 @@
 
 How an item finds its story:
 
-1. Its text becomes a small weighted *term set*: normalized title words (lowercase, outlet
-   suffix and stop words dropped, crude stemming, demonyms and capitals folded onto the
-   country) plus a few key terms (names, numbers) from the summary. Chinese and Japanese
-   runs become character bigrams, since they have no spaces. Names and numbers weigh
-   more; the handful of countries that nearly every item in this domain mentions weigh
-   less, because sharing "china" says little about sharing an event.
+1. Its text becomes a small weighted *term set*: normalized title words (folded as the
+   classifier folds text, `vigil.domain.text.fold`, so traditional and simplified Chinese
+   agree; lowercase, outlet suffix and stop words dropped, crude stemming, demonyms and
+   capitals folded onto the country) plus a few key terms (names, numbers) from the
+   summary. Chinese and Japanese runs become character bigrams, since they have no
+   spaces. Names and numbers weigh more; the handful of countries that nearly every item
+   in this domain mentions weigh less, because sharing "china" says little about sharing
+   an event.
 2. Candidates come from an inverted index over the *rarest* of its terms (few stories
    contain them), each posting list read up to a cap. The work per item is therefore
    bounded by constants, not by the number of stories in the window. MinHash-LSH was
@@ -31,11 +33,11 @@ import hashlib
 import heapq
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from vigil.domain.models import Item, Severity, Story
+from vigil.domain.text import CJK, fold
 
 DEFAULT_WINDOW = timedelta(hours=48)
 # Weighted Jaccard at or above which an item joins a story. Calibrated on hand-written
@@ -113,7 +115,7 @@ _LIGHT_TERMS = frozenset({"china", "russia", "us", "taiwan", "ukraine", "eu", "u
 
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*\.?", re.UNICODE)
 # Han, kana, hangul: scripts written without spaces between words.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_CJK = re.compile(f"[{CJK}\uac00-\ud7af]+")
 # Chinese function characters that glue words together; splitting runs on them keeps
 # bigrams like "军在" (army + "at") from diluting the overlap.
 _CJK_GLUE = re.compile("[的了在是与及于被]")
@@ -204,7 +206,7 @@ def _is_sentence_case(words: list[str]) -> bool:
 
 def text_terms(text: str) -> dict[str, float]:
     """Weighted terms of one piece of text (a headline or a summary)."""
-    text = unicodedata.normalize("NFKC", text)
+    text = fold(text)  # the classifier's folding, so both read one text alike
     terms: dict[str, float] = {}
     for run in _CJK.findall(_CJK_GLUE.sub(" ", text)):
         for gram in _cjk_bigrams(run):
