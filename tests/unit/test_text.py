@@ -31,5 +31,5 @@ def test_the_chinese_table_maps_single_characters_one_way() -> None:
     assert all(len(trad) == 1 and len(simp) == 1 and trad != simp for trad, simp in pairs)
     # No simplified form is itself folded again, so one pass is the whole fold.
     assert not set(TRADITIONAL_TO_SIMPLIFIED.values()) & set(TRADITIONAL_TO_SIMPLIFIED)
-    common = "臺灣軍國與戰艦機務製對關華東習總統"
-    assert fold(common) == "台湾军国与战舰机务制对关华东习总统"
+    common = "臺灣軍國義與戰艦機務製對關華東習總統"
+    assert fold(common) == "台湾军国义与战舰机务制对关华东习总统"

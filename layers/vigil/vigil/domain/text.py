@@ -21,7 +21,7 @@ CJK_RE = re.compile(f"[{CJK}]")
 TOKEN_RE = re.compile(rf"[{CJK}]|[^\W_{CJK}]+")
 WORD_RE = re.compile(r"[^\W_]+")
 
-# Traditional -> simplified for characters common in defence and politics news,
+# Traditional -> simplified for characters common in defence, politics and economy news,
 # so Taiwan/Hong Kong (traditional) and mainland (simplified) text read the same. Only
 # characters whose simplified form does not depend on the word (so not 乾, 著, 瞭, 徵);
 # several traditional characters may share one simplified form (臺, 颱 -> 台). No
@@ -37,7 +37,31 @@ _TRADITIONAL_SIMPLIFIED = """
 訪访 問问 賴赖 罷罢 運运 嚴严 備备 脅胁 壓压 藥药 蘇苏 劍剑 認认 讓让 證证 鎖锁
 險险 態态 參参 圍围 簽签 購购 億亿 萬万 專专 項项 準准 應应 顯显 試试 幾几 蔣蒋
 歸归 復复 頭头 響响 擬拟 廠厂 額额 級级 災灾 颱台 風风 預预 們们 個个 來来 這这
-說说 觀观 點点 錄录 係系 鐵铁 層层
+說说 觀观 點点 錄录 係系 鐵铁 層层 義义 從从 於于 後后 當当 現现 開开 題题 給给
+歷历 過过 還还 達达 適适 週周 閉闭 車车 轉转 輪轮 載载 輕轻 較较 陳陈 陽阳 際际
+隨随 話话 語语 許许 設设 評评 論论 訴诉 詢询 該该 詳详 誤误 調调 請请 諾诺 謀谋
+講讲 謝谢 變变 費费 賣卖 買买 質质 負负 財财 販贩 貧贫 賽赛 賠赔 錢钱 鋼钢 銷销
+針针 鍵键 環环 氣气 漢汉 滅灭 溫温 澤泽 測测 濤涛 爭争 熱热 驗验 驅驱 鳥鸟 魚鱼
+黃黄 齊齐 龍龙 醫医 圖图 團团 園园 場场 堅坚 壞坏 夠够 學学 孫孙 寧宁 審审 寫写
+尋寻 屬属 嶼屿 師师 帥帅 帶带 幫帮 廣广 廳厅 強强 戲戏 擔担 擁拥 敵敌 數数 斷断
+極极 構构 標标 樣样 檢检 歡欢 殺杀 滿满 牆墙 獲获 畫画 劃划 異异 盡尽 礎础 禮礼
+種种 穩稳 競竞 節节 範范 紅红 組组 結结 絕绝 績绩 織织 繼继 續续 罰罚 聽听 職职
+興兴 舊旧 葉叶 藝艺 號号 補补 複复 襲袭 見见 規规 親亲 覺觉 計计 討讨 診诊 諸诸
+識识 讀读 貝贝 貢贡 貴贵 贏赢 趙赵 軌轨 軟软 輛辆 辦办 農农 違违 遺遗 鄰邻 鄉乡
+釋释 鋒锋 錯错 鎮镇 鏡镜 鐘钟 鑑鉴 陰阴 階阶 隱隐 難难 雜杂 離离 雲云 韓韩 頁页
+順顺 須须 頻频 願愿 類类 顧顾 駐驻 魯鲁 麗丽 幹干 麼么 裡里 隻只 佈布 傳传 僅仅
+儲储 優优 償偿 傷伤 債债 兒儿 勞劳 勢势 勝胜 勵励 奪夺 獎奖 婦妇 寶宝 屆届 歲岁
+燒烧 獻献 確确 禦御 筆笔 糧粮 紀纪 納纳 紛纷 細细 終终 綜综 緩缓 編编 縮缩 聞闻
+臨临 艙舱 裝装 誰谁 譯译 豐丰 贊赞 跡迹 蹤踪 軸轴 辯辩 遞递 鄭郑 鈾铀 閱阅 靈灵
+頒颁 頓顿 養养 驚惊 盧卢 烏乌 倫伦 鮮鲜 敘叙 亞亚 賓宾 漁渔 稅税 凍冻 夥伙 積积
+輝辉 鴻鸿 鎵镓 鍺锗 銻锑 礦矿 餘余 員员 連连 採采 狀状 則则 頂顶 騷骚 並并 併并
+惡恶 緝缉 啟启 況况 訊讯 駛驶 凱凯 減减 溝沟 執执 繫系 縣县 蕩荡 趨趋 轄辖 廢废
+棄弃 塊块 眾众 撥拨 紹绍 敗败 蓮莲 戶户 觸触 築筑 潰溃 滬沪 漲涨 貸贷 匯汇 彙汇
+殘残 紐纽 聖圣 憲宪 館馆 駁驳 郵邮 療疗 訂订 託托 詐诈 諜谍 諮咨 譴谴 貫贯 踐践
+躍跃 輿舆 辭辞 邁迈 鄧邓 閃闪 雖虽 靜静 擋挡 擠挤 攜携 斃毙 晉晋 暫暂 榮荣 槍枪
+毀毁 濃浓 犧牺 獄狱 畢毕 盜盗 盤盘 礙碍 窮穷 籌筹 籲吁 紙纸 絲丝 緬缅 縱纵 罵骂
+臉脸 莊庄 薦荐 虧亏 詞词 賞赏 趕赶 輔辅 銅铜 鋁铝 鎳镍 鑽钻 閩闽 霧雾 頗颇 顆颗
+馳驰 鷹鹰 龐庞 僑侨 陝陕 揮挥 擺摆
 """
 TRADITIONAL_TO_SIMPLIFIED: dict[str, str] = {pair[0]: pair[1] for pair in _TRADITIONAL_SIMPLIFIED.split()}
 _CHINESE_FOLD = str.maketrans(TRADITIONAL_TO_SIMPLIFIED)
