@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from vigil.domain.models import Item, Severity, Story
-from vigil.domain.text import CJK, fold
+from vigil.domain.text import CJK, fold, strip_outlet
 
 DEFAULT_WINDOW = timedelta(hours=48)
 # Weighted Jaccard at or above which an item joins a story. Calibrated on hand-written
@@ -119,34 +119,9 @@ _CJK = re.compile(f"[{CJK}\uac00-\ud7af]+")
 # Chinese function characters that glue words together; splitting runs on them keeps
 # bigrams like "军在" (army + "at") from diluting the overlap.
 _CJK_GLUE = re.compile("[的了在是与及于被]")
-_SEPARATOR = re.compile(r"\s+[-–—|:]\s+|\s*[|]\s*")
-_OUTLET_MAX_WORDS = 5
 
 
 # ---------------------------------------------------------------- text -> terms
-
-
-def strip_outlet(title: str, outlet: str = "") -> str:
-    """Drop a trailing " - Reuters" / " | SCMP" style outlet name from a headline."""
-    parts = _SEPARATOR.split(title.strip())
-    if len(parts) < 2:
-        return title.strip()
-    tail = parts[-1].strip()
-    head = title.strip()[: len(title.strip()) - len(tail)].rstrip(" -–—|:")
-    if _looks_like_outlet(tail, outlet) and len(head.split()) >= 3:
-        return head
-    return title.strip()
-
-
-def _looks_like_outlet(segment: str, outlet: str) -> bool:
-    # Outlet names are short and capitalized ("Reuters", "The Moscow Times", "SCMP");
-    # a lowercase tail ("- what we know") is part of the headline.
-    words = segment.split()
-    if not words or len(words) > _OUTLET_MAX_WORDS:
-        return False
-    if outlet and segment.lower() in outlet.lower():
-        return True
-    return all(w[0].isupper() or not w[0].isalpha() or w.lower() in {"the", "of", "and"} for w in words)
 
 
 def stem(word: str) -> str:

@@ -5,7 +5,8 @@ letters, ligatures, CJK compatibility ideographs), `ё` read as `е` and traditi
 characters as simplified ones, so one term list matches, and one story gathers, every
 spelling of the same words. The classifier then lower-cases and splits words
 (`normalize_text`, `tokenize`, `words`); the clusterer keeps case, since capitals mark
-names, and builds its own terms.
+names, and builds its own terms. Headlines from both paths lose a trailing outlet name
+through one function, `strip_outlet`.
 """
 
 from __future__ import annotations
@@ -126,3 +127,49 @@ def words(text: str) -> list[str]:
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_LOWER_WORDS).decode("ascii").split()
     return tokenize(normalize_text(text))
+
+
+# ---------------------------------------------------------------- outlet names in headlines
+
+# Exactly how aggregators (Google News) append the outlet: "<headline> - <outlet>".
+_OUTLET_SEPARATORS = (" - ", " | ", " – ", " — ")
+# Any separator before a trailing segment that may be an outlet name.
+_SEGMENT_SEPARATOR = re.compile(r"\s+[-–—|:]\s+|\s*[|]\s*")
+_OUTLET_MAX_WORDS = 5
+
+
+def strip_outlet(title: str, outlet: str = "", *, guess: bool = True) -> str:
+    """The headline without a trailing " - Reuters" / " | SCMP" style outlet name.
+
+    The outlet's own name goes when the title ends with it after a separator and
+    more than ten characters remain. With `guess` (for comparing headlines, not for
+    showing them), a short capitalized tail also goes when at least three words
+    remain ("Xi meets Putin - what we know" and "Taiwan - China" stay whole).
+    """
+    if outlet:
+        for sep in _OUTLET_SEPARATORS:
+            suffix = f"{sep}{outlet}"
+            if title.endswith(suffix) and len(title) > len(suffix) + 10:
+                return title[: -len(suffix)].rstrip()
+    if not guess:
+        return title
+    title = title.strip()
+    parts = _SEGMENT_SEPARATOR.split(title)
+    if len(parts) < 2:
+        return title
+    tail = parts[-1].strip()
+    head = title[: len(title) - len(tail)].rstrip(" -–—|:")
+    if _looks_like_outlet(tail, outlet) and len(head.split()) >= 3:
+        return head
+    return title
+
+
+def _looks_like_outlet(segment: str, outlet: str) -> bool:
+    # Outlet names are short and capitalized ("Reuters", "The Moscow Times", "SCMP");
+    # a lowercase tail ("- what we know") is part of the headline.
+    segment_words = segment.split()
+    if not segment_words or len(segment_words) > _OUTLET_MAX_WORDS:
+        return False
+    if outlet and segment.lower() in outlet.lower():
+        return True
+    return all(w[0].isupper() or not w[0].isalpha() or w.lower() in {"the", "of", "and"} for w in segment_words)
