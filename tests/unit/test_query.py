@@ -263,7 +263,9 @@ def test_typographic_punctuation_fast_path_gives_the_same_words(text: str) -> No
     # route; the general route (NFKC + regex) must find exactly the same words.
     import unicodedata
 
-    from vigil.domain.query import _WORD_RE, _words, normalize_text, tokenize
+    from vigil.domain.text import WORD_RE as _WORD_RE
+    from vigil.domain.text import normalize_text, tokenize
+    from vigil.domain.text import words as _words
 
     general = unicodedata.normalize("NFKC", text).lower()
     if not any("\u3400" <= ch <= "\u9fff" for ch in general):

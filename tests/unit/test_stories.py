@@ -300,6 +300,18 @@ def test_chinese_reports_of_one_event_cluster_by_character_bigrams() -> None:
     assert other_new
 
 
+def test_traditional_and_simplified_chinese_reports_of_one_event_are_one_story() -> None:
+    # Taiwan and Hong Kong outlets write traditional characters, mainland ones simplified;
+    # the classifier already reads both as one text, and so must the clusterer.
+    clusterer = StoryClusterer([])
+    story, _ = assign(clusterer, item("解放軍在臺灣海峽演習", "Outlet T", lang="zh"))
+    joined, is_new = assign(clusterer, item("解放军在台湾海峡演习", "Outlet S", lang="zh"))
+
+    assert not is_new
+    assert joined.id == story.id
+    assert joined.sources == ("Outlet T", "Outlet S")
+
+
 def test_russian_reports_of_one_event_cluster() -> None:
     clusterer = StoryClusterer([])
     story, _ = assign(clusterer, item("ЕС утвердил семнадцатый пакет санкций против России", "Outlet R"))

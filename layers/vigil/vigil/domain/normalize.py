@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from vigil.domain.models import Item, Source
+from vigil.domain.text import strip_outlet
 
 MAX_TITLE = 500
 MAX_SUMMARY = 2000
@@ -175,11 +176,8 @@ def entry_to_item(entry: Mapping[str, Any], source: Source, feed_link: str = "")
 def strip_aggregator_echo(title: str, summary: str, outlet: str) -> tuple[str, str]:
     """Drop the " - Outlet" suffix aggregators add to titles and a summary that only
     repeats the title (Google News descriptions are "<title> <outlet>")."""
-    for sep in (" - ", " | ", " – ", " — "):
-        suffix = f"{sep}{outlet}"
-        if outlet and title.endswith(suffix) and len(title) > len(suffix) + 10:
-            title = title[: -len(suffix)].rstrip()
-            break
+    # Only the outlet's own name: a guessed one would cut headlines people read.
+    title = strip_outlet(title, outlet, guess=False)
     if title and summary.startswith(title):
         rest = summary[len(title):].lstrip(_ECHO_SEPARATORS)
         while outlet and rest.startswith(outlet):

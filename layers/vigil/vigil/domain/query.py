@@ -26,11 +26,14 @@ structure is evaluated over the set of terms that occurred.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress, pairwise, repeat
 from typing import Any
+
+from vigil.domain.text import CJK_RE as _CJK_RE
+from vigil.domain.text import normalize_text, tokenize
+from vigil.domain.text import words as _words
 
 # Title and summary positions are kept this far apart so a phrase or NEAR never
 # spans the boundary between them; NEAR distances are capped below it.
@@ -40,86 +43,7 @@ _MAX_DEPTH = 64
 _MEMO_LIMIT = 200_000
 _SEPARATOR = "\x00"  # between title and summary tokens; never a query word
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# Every CJK character is a token of its own; other words are runs of letters/digits.
-_TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
-_CJK_RE = re.compile(rf"[{_CJK}]")
 _NEAR_RE = re.compile(r"NEAR/(\d+)\Z")
-
-# Traditional -> simplified for characters common in defence and politics news, so
-# one term list matches Taiwan/Hong Kong (traditional) and mainland (simplified) text.
-_TRADITIONAL = (
-    "灣臺軍戰區習聯艦機導彈兩獨國對單實體華進關東陸鬥飛衛擊協與為發動邊島峽統選舉黨總"
-    "務門廈馬蘭羅爾維護訓練輸製資貿歐擴產業鏈術將領緊張線隊無衝條約價網絡電腦圓議會長"
-    "書記處報稱據時間權責內閣經濟貨幣銀雙擾亂遠監視偵邏轟殲潛陣營聲談訪問賴罷運嚴備脅"
-    "壓藥蘇劍認讓證鎖險態參圍簽購億萬專項準應顯試幾蔣歸復頭響擬廠額級災颱風預報們個來"
-    "這說觀點錄係鐵層"
-)
-_SIMPLIFIED = (
-    "湾台军战区习联舰机导弹两独国对单实体华进关东陆斗飞卫击协与为发动边岛峡统选举党总"
-    "务门厦马兰罗尔维护训练输制资贸欧扩产业链术将领紧张线队无冲条约价网络电脑圆议会长"
-    "书记处报称据时间权责内阁经济货币银双扰乱远监视侦逻轰歼潜阵营声谈访问赖罢运严备胁"
-    "压药苏剑认让证锁险态参围签购亿万专项准应显试几蒋归复头响拟厂额级灾台风预报们个来"
-    "这说观点录系铁层"
-)
-_CHINESE_FOLD = str.maketrans(dict(zip(_TRADITIONAL, _SIMPLIFIED, strict=True)))
-_WORD_RE = re.compile(r"[^\W_]+")
-# ASCII bytes: letters and digits kept, everything else a space (the fast path for
-# plain English text, about 3x quicker than the regex).
-_ASCII_WORDS = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
-
-
-# Typographic punctuation common in English news (curly quotes, dashes, ellipsis,
-# no-break spaces). `tokenize` drops punctuation anyway, so turning these into spaces
-# changes no word, and lets most English text take the ASCII fast path instead of
-# Unicode normalization and a regex (about 8x slower). Chained `str.replace` is used
-# because `str.translate` with a non-ASCII table is slower than the regex itself.
-_TYPOGRAPHIC = (
-    "\u2019\u2018\u201c\u201d\u2014\u2013\u2026\u00a0\u201a\u201e\u2010\u2011\u2012\u2015\u2009\u202f\u00ab\u00bb"
-)
-
-
-def normalize_text(text: str) -> str:
-    """Lower-case, fold compatibility forms, ё and traditional Chinese (for matching only).
-
-    Quotes, dashes and other punctuation need no folding: `tokenize` drops them all.
-    """
-    if text.isascii():
-        return text.lower()
-    folded = text
-    for mark in _TYPOGRAPHIC:  # most frequent first: usually one or two are present
-        if mark in folded:
-            folded = folded.replace(mark, " ")
-            if folded.isascii():
-                return folded.lower()
-    text = unicodedata.normalize("NFKC", text).lower()
-    if "ё" in text:
-        text = text.replace("ё", "е")
-    if _CJK_RE.search(text):
-        text = text.translate(_CHINESE_FOLD)
-    return text
-
-
-# Lower-cases as it splits (A-Z to a-z), for raw item text on the hot path.
-_ASCII_LOWER_WORDS = _ASCII_WORDS.translate(
-    bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
-)
-
-
-def _words(text: str) -> list[str]:
-    """`tokenize(normalize_text(text))`, in one pass for ASCII text."""
-    if text.isascii():
-        return text.encode("ascii").translate(_ASCII_LOWER_WORDS).decode("ascii").split()
-    return tokenize(normalize_text(text))
-
-
-def tokenize(text: str) -> list[str]:
-    """Words of already-normalized text; each CJK character is a word of its own."""
-    if text.isascii():
-        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
-    if _CJK_RE.search(text):
-        return _TOKEN_RE.findall(text)
-    return _WORD_RE.findall(text)
 
 
 class QueryError(ValueError):

@@ -2,12 +2,14 @@
 
 How an item finds its story:
 
-1. Its text becomes a small weighted *term set*: normalized title words (lowercase, outlet
-   suffix and stop words dropped, crude stemming, demonyms and capitals folded onto the
-   country) plus a few key terms (names, numbers) from the summary. Chinese and Japanese
-   runs become character bigrams, since they have no spaces. Names and numbers weigh
-   more; the handful of countries that nearly every item in this domain mentions weigh
-   less, because sharing "china" says little about sharing an event.
+1. Its text becomes a small weighted *term set*: normalized title words (folded as the
+   classifier folds text, `vigil.domain.text.fold`, so traditional and simplified Chinese
+   agree; lowercase, outlet suffix and stop words dropped, crude stemming, demonyms and
+   capitals folded onto the country) plus a few key terms (names, numbers) from the
+   summary. Chinese and Japanese runs become character bigrams, since they have no
+   spaces. Names and numbers weigh more; the handful of countries that nearly every item
+   in this domain mentions weigh less, because sharing "china" says little about sharing
+   an event.
 2. Candidates come from an inverted index over the *rarest* of its terms (few stories
    contain them), each posting list read up to a cap. The work per item is therefore
    bounded by constants, not by the number of stories in the window. MinHash-LSH was
@@ -31,11 +33,11 @@ import hashlib
 import heapq
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from vigil.domain.models import Item, Severity, Story
+from vigil.domain.text import CJK, fold, strip_outlet
 
 DEFAULT_WINDOW = timedelta(hours=48)
 # Weighted Jaccard at or above which an item joins a story. Calibrated on hand-written
@@ -113,38 +115,13 @@ _LIGHT_TERMS = frozenset({"china", "russia", "us", "taiwan", "ukraine", "eu", "u
 
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*\.?", re.UNICODE)
 # Han, kana, hangul: scripts written without spaces between words.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_CJK = re.compile(f"[{CJK}\uac00-\ud7af]+")
 # Chinese function characters that glue words together; splitting runs on them keeps
 # bigrams like "军在" (army + "at") from diluting the overlap.
 _CJK_GLUE = re.compile("[的了在是与及于被]")
-_SEPARATOR = re.compile(r"\s+[-–—|:]\s+|\s*[|]\s*")
-_OUTLET_MAX_WORDS = 5
 
 
 # ---------------------------------------------------------------- text -> terms
-
-
-def strip_outlet(title: str, outlet: str = "") -> str:
-    """Drop a trailing " - Reuters" / " | SCMP" style outlet name from a headline."""
-    parts = _SEPARATOR.split(title.strip())
-    if len(parts) < 2:
-        return title.strip()
-    tail = parts[-1].strip()
-    head = title.strip()[: len(title.strip()) - len(tail)].rstrip(" -–—|:")
-    if _looks_like_outlet(tail, outlet) and len(head.split()) >= 3:
-        return head
-    return title.strip()
-
-
-def _looks_like_outlet(segment: str, outlet: str) -> bool:
-    # Outlet names are short and capitalized ("Reuters", "The Moscow Times", "SCMP");
-    # a lowercase tail ("- what we know") is part of the headline.
-    words = segment.split()
-    if not words or len(words) > _OUTLET_MAX_WORDS:
-        return False
-    if outlet and segment.lower() in outlet.lower():
-        return True
-    return all(w[0].isupper() or not w[0].isalpha() or w.lower() in {"the", "of", "and"} for w in words)
 
 
 def stem(word: str) -> str:
@@ -204,7 +181,7 @@ def _is_sentence_case(words: list[str]) -> bool:
 
 def text_terms(text: str) -> dict[str, float]:
     """Weighted terms of one piece of text (a headline or a summary)."""
-    text = unicodedata.normalize("NFKC", text)
+    text = fold(text)  # the classifier's folding, so both read one text alike
     terms: dict[str, float] = {}
     for run in _CJK.findall(_CJK_GLUE.sub(" ", text)):
         for gram in _cjk_bigrams(run):
