@@ -13,6 +13,7 @@ Routes (GET only):
   /chain/<n>          n redirects, then a feed
   /redirect?to=URL    one 302 to URL (used for private and metadata addresses)
   /invalid-xml, /billion-laughs, /wrong-encoding, /no-charset, /html, /empty
+  /quadratic-html     one item whose description makes html.parser quadratic
   /429, /503          with Retry-After
   /flaky/<key>        500 on the first request for <key>, then the feed
   /status/<code>      that status, no body
@@ -71,6 +72,10 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <rss version="2.0"><channel><title>&lol9;</title><link>https://news.example.com/lol</link>
 <item><title>Laughs &lol9;</title><link>https://news.example.com/lol/1</link></item>
 </channel></rss>"""
+
+# One item whose description unescapes to `<a b="` 30,000 times: 263 KB, far under the
+# size cap, yet minutes of html.parser work if it were parsed whole.
+QUADRATIC_HTML = rss("quadratic", items=1).replace(b"Story 0 from quadratic.", b'&lt;a b="' * 30_000)
 
 CYRILLIC_TITLE = "Москва и Пекин проводят учения"
 
@@ -295,6 +300,10 @@ def _billion_laughs(h: _Handler, rest: str) -> None:
     h.send(200, BILLION_LAUGHS, "application/xml")
 
 
+def _quadratic_html(h: _Handler, rest: str) -> None:
+    h.send(200, QUADRATIC_HTML)
+
+
 def _wrong_encoding(h: _Handler, rest: str) -> None:
     # The header and the XML declaration both claim UTF-8; the bytes are windows-1251.
     body = rss("wrong", declare="utf-8").replace(b"wrong item 0", CYRILLIC_TITLE.encode("cp1251"))
@@ -348,6 +357,7 @@ ROUTES: dict[str, Route] = {
     "redirect": _redirect,
     "invalid-xml": _invalid_xml,
     "billion-laughs": _billion_laughs,
+    "quadratic-html": _quadratic_html,
     "wrong-encoding": _wrong_encoding,
     "no-charset": _no_charset,
     "html": _html,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from vigil.adapters.feeds.reader import PARALLEL_PARSE_MIN_SOURCES, HttpFeedReader
 from vigil.adapters.http.fetch import ALLOW_PRIVATE_ENV, Fetcher, FetchOptions
@@ -50,3 +52,17 @@ def test_an_unchanged_feed_is_a_304_with_no_items_to_parse(server: FeedServer) -
     assert again["etagged"].status == 304
     assert again["etagged"].items is None
     assert again["etagged"].error == ""
+
+
+def test_a_feed_that_makes_html_parsing_quadratic_does_not_hold_up_a_good_one(server: FeedServer) -> None:
+    # Given, in one cycle, a feed whose description is minutes of html.parser work and a good feed
+    hostile, good = Source("hostile", server.url("/quadratic-html")), Source("good", server.url("/feed/good"))
+    # When the reader reads both
+    started = time.monotonic()
+    outcomes = _read([hostile, good], 1)
+    # Then both are answered quickly (generous bound: unbounded, this took minutes)
+    assert time.monotonic() - started < 10
+    assert [i.title for i in outcomes["good"].items] == [f"good item {n}" for n in range(3)]
+    # and the hostile item was read with a clipped summary, or the source failed with a reason
+    hostile_outcome = outcomes["hostile"]
+    assert hostile_outcome.error or [i.title for i in hostile_outcome.items or []] == ["quadratic item 0"]
