@@ -6,6 +6,7 @@ Routes (GET only):
   /delay/<ms>/<name>  the feed after a delay
   /slow               headers only after 3 s
   /drip               headers at once, then one byte every 50 ms
+  /dribble-headers    a 200 status line, then one header line every 0.3 s, never ending
   /huge               5 MB of body without Content-Length
   /huge-declared      declares a 100 MB Content-Length
   /gzip-bomb          20 MB of zeros, gzip-encoded (about 20 KB on the wire)
@@ -246,6 +247,18 @@ def _drip(h: _Handler, rest: str) -> None:
         time.sleep(0.05)
 
 
+def _dribble_headers(h: _Handler, rest: str) -> None:
+    # Each line arrives well inside any socket timeout; only a deadline on the whole
+    # response stops the client. Stops when the client hangs up (or after 10 minutes).
+    h.send_response(200)
+    h.flush_headers()
+    for n in range(2000):
+        h.wfile.write(f"X-Filler-{n}: {n}\r\n".encode())
+        h.wfile.flush()
+        time.sleep(0.3)
+    h.close_connection = True
+
+
 def _huge(h: _Handler, rest: str) -> None:
     h.send_response(200)
     h.send_header("Content-Type", "application/rss+xml")
@@ -348,6 +361,7 @@ ROUTES: dict[str, Route] = {
     "delay": _delay,
     "slow": _slow,
     "drip": _drip,
+    "dribble-headers": _dribble_headers,
     "huge": _huge,
     "huge-declared": _huge_declared,
     "gzip-bomb": _gzip_bomb,
