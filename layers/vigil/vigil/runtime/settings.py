@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 
 # Secrets are re-read at most this often, so a rotated token is picked up without a deploy.
 SECRET_MAX_AGE_SECONDS = 300
+ALLOW_PRIVATE_ENV = "VIGIL_ALLOW_PRIVATE_NETWORKS"
 
 
 class SettingsError(Exception):
@@ -79,6 +80,12 @@ def _validate(s: Settings, required: set[str]) -> list[str]:
         if name in required and value and not value.startswith("/"):
             problems.append(f"{name} must be an SSM parameter name starting with '/', got {value!r}")
     return problems
+
+
+def private_networks_allowed(environ: Mapping[str, str] | None = None) -> bool:
+    """VIGIL_ALLOW_PRIVATE_NETWORKS, read as the fetcher reads it (1, true or yes)."""
+    env = os.environ if environ is None else environ
+    return env.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def secret(parameter_name: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from vigil.domain.addresses import host_problem
 from vigil.domain.models import Severity, Source, Subscription, Topic
 from vigil.render.slack import escape, topic_name
 from vigil.services.store import Store, now_utc
@@ -91,6 +92,9 @@ class Commands:
     sources: Sequence[Source]
     admins: frozenset[str] = frozenset()
     now: Callable[[], datetime] = now_utc
+    # Whether `source add` accepts feeds on loopback, private or link-local addresses;
+    # the fetcher's own switch (VIGIL_ALLOW_PRIVATE_NETWORKS), passed in by the runtime.
+    allow_private_networks: bool = False
     name: str = "/vigil"
     _table: dict[str, Subcommand] = field(default_factory=dict, init=False)
 
@@ -450,17 +454,34 @@ def _source_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply
     if not 1 <= len(args) <= 6:
         raise UsageError()
     url = args[0]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"`{escape(url)}` is not an http(s) feed URL.")
+    host = _feed_host(url)
+    # Names are checked after DNS on every fetch; an address literal can be refused now.
+    blocked = "" if c.allow_private_networks else host_problem(host)
+    if blocked:
+        return CommandReply(
+            f"Not added: `{escape(host)}` is not a public address ({escape(blocked)}). Vigil fetches "
+            "feeds only from public addresses unless its operator allows private networks."
+        )
     name = " ".join(args[1:])
-    source_id = _slug(name or parts.hostname.removeprefix("www."))
+    source_id = _slug(name or host.removeprefix("www."))
     if not source_id:
         raise UsageError("NAME needs at least one letter or digit.")
     if c.find_source(source_id) or any(s.url == url for s in c.all_sources()):
         return CommandReply(f"A source `{escape(source_id)}` or that URL already exists.")
     c.store.put_custom_source(Source(id=source_id, url=url, name=name))
     return CommandReply(f"Added source `{escape(source_id)}` ({escape(url)}); it is polled from the next cycle.")
+
+
+def _feed_host(url: str) -> str:
+    """The host of an http(s) URL; UsageError for anything else."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"`{escape(url)}` is not an http(s) feed URL.")
+    return parts.hostname
 
 
 def _source_remove(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:

@@ -43,6 +43,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from vigil import __version__
+from vigil.domain.addresses import NOT_PUBLIC, IPAddress, address_problem
 
 USER_AGENT = f"Vigil/{__version__} (+https://github.com/vigil-news/vigil)"
 ACCEPT = (
@@ -57,10 +58,7 @@ CHUNK = 64 * 1024
 MAX_RETRY_AFTER = 24 * 3600.0
 DNS_TIMEOUT = 5.0
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
-
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 # When the fetch attempt running in this context must end (time.monotonic()); None
 # outside one. Set for the whole attempt so that the DNS lookup and every socket read
@@ -133,40 +131,6 @@ class FetchOptions:
 
 
 # ---------------------------------------------------------------- SSRF guard
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address tunnels to, if any (mapped, NAT64, 6to4, Teredo)."""
-    if ip.ipv4_mapped:
-        return ip.ipv4_mapped
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip.sixtofour:
-        return ip.sixtofour
-    if ip.teredo:
-        return ip.teredo[1]
-    return None
-
-
-def address_problem(ip: IPAddress) -> str:
-    """Why the guard refuses this address ("" when it is a public unicast address)."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = _embedded_ipv4(ip)
-        if inner is not None:
-            problem = address_problem(inner)
-            return f"{problem} (embedded in {ip})" if problem else ""
-    checks = (
-        ("unspecified", ip.is_unspecified),
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("reserved", ip.is_reserved),
-        ("private", ip.is_private),
-        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
-        # Shared address space (100.64/10), benchmarking nets and the like.
-        ("not globally routable", not ip.is_global),
-    )
-    return next((name for name, hit in checks if hit), "")
 
 
 def _system_resolver(host: str, port: int) -> list[str]:
@@ -244,7 +208,7 @@ class AddressGuard:
         else:
             where = f"{host} resolves to " + ", ".join(f"{ip} ({problem})" for ip, problem in refused)
         raise BlockedAddress(
-            f"refused: {where}, not a public address "
+            f"refused: {where}, {NOT_PUBLIC} "
             f"(set {ALLOW_PRIVATE_ENV}=1 to allow private networks)"
         )
 
