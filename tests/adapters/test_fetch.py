@@ -21,6 +21,7 @@ from vigil.adapters.http.fetch import (
     fetch_many,
     parse_retry_after,
 )
+from vigil.domain.addresses import BLOCKED_REASON, shareable_error
 from vigil.domain.models import Source
 
 from tests.adapters.feedserver import ETAG, LAST_MODIFIED, FeedServer
@@ -110,6 +111,8 @@ def test_redirect_to_a_name_resolving_to_metadata_is_refused(server: FeedServer)
     )
     assert resolved == ["127.0.0.1", "metadata.internal.test"]
     assert "metadata.internal.test resolves to 169.254.169.254 (link-local)" in result.error
+    # The addresses are for operators; what every member sees in /vigil status names none.
+    assert shareable_error(result.error) == BLOCKED_REASON
 
 
 def test_connects_to_the_address_that_was_checked(server: FeedServer) -> None:

@@ -8,7 +8,7 @@ import socket
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from vigil.domain.addresses import host_problem, literal_address
+from vigil.domain.addresses import BLOCKED_REASON, host_problem, literal_address, shareable_error
 
 
 @pytest.mark.parametrize(("host", "address"), [
@@ -63,3 +63,8 @@ def test_public_addresses_and_names_pass(host: str) -> None:
     # Names are checked by the fetcher after DNS; here only literals can be judged.
     assert host_problem(host) == ""
 
+
+def test_guard_refusals_are_shown_without_their_addresses() -> None:
+    refusal = "refused: x.example resolves to 10.0.0.5 (private), not a public address (set ...)"
+    assert shareable_error(refusal) == BLOCKED_REASON
+    assert shareable_error("HTTP 503") == "HTTP 503"

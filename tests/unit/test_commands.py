@@ -233,6 +233,18 @@ def test_source_add_accepts_public_names_and_addresses(vigil: Commands, store: S
     assert [s.id for s in store.custom_sources()] == ["org", "public"]
 
 
+def test_status_names_no_addresses_for_a_source_the_address_guard_refused(vigil: Commands,
+                                                                           store: Store) -> None:
+    refusal = ("refused: intranet.example resolves to 10.0.0.5 (private), not a public address "
+               "(set VIGIL_ALLOW_PRIVATE_NETWORKS=1 to allow private networks)")
+    store.put_source_state(SourceState("ap", consecutive_failures=2, last_error=refusal))
+
+    text = run(vigil, "status")["text"]
+
+    assert "`ap` — 2 failures: blocked address" in text
+    assert "10.0.0.5" not in text and "intranet.example" not in text
+
+
 @pytest.mark.parametrize("text", ["source add https://x.example/rss", "source remove reuters"])
 def test_source_commands_are_for_admins_only(vigil: Commands, store: Store, text: str) -> None:
     before = snapshot(store)

@@ -12,8 +12,10 @@ import re
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# Every SSRF-guard refusal says this, so a refusal can be told apart from other errors.
+# Every SSRF-guard refusal says this, so a refusal can be told apart from other errors
+# (and shown without the addresses it names; see `shareable_error`).
 NOT_PUBLIC = "not a public address"
+BLOCKED_REASON = "blocked address (not a public network)"
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # One part of an IPv4 address as inet_aton reads it: hex, octal or decimal.
@@ -91,3 +93,11 @@ def host_problem(host: str) -> str:
     ip = literal_address(name)
     return address_problem(ip) if ip is not None else ""
 
+
+def shareable_error(error: str) -> str:
+    """A source's fetch error as shown to everyone: guard refusals name no addresses.
+
+    A refusal names what the host resolved to (internal addresses an operator needs
+    in logs, not something to show every member of a channel).
+    """
+    return BLOCKED_REASON if NOT_PUBLIC in error else error

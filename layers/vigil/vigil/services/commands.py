@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from vigil.domain.addresses import host_problem
+from vigil.domain.addresses import host_problem, shareable_error
 from vigil.domain.models import Severity, Source, Subscription, Topic
 from vigil.render.slack import escape, topic_name
 from vigil.services.store import Store, now_utc
@@ -372,7 +372,7 @@ def _failing_lines(c: Commands) -> list[str]:
         return ["*Failing sources:* none"]
     lines = [f"*Failing sources:* {len(failing)}"]
     for state in failing[:10]:
-        error = escape(state.last_error[:120]) or f"status {state.last_status}"
+        error = escape(shareable_error(state.last_error)[:120]) or f"status {state.last_status}"
         lines.append(f"• `{escape(state.source_id)}` — {state.consecutive_failures} failures: {error}")
     if len(failing) > 10:
         lines.append(f"…and {len(failing) - 10} more")
