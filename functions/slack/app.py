@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +21,7 @@ from vigil.adapters.config.topics import load_topics
 from vigil.adapters.sqs import make_sqs_client
 from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.runtime.observability import count, logger, metrics, tracer
-from vigil.runtime.settings import load_settings, secret
+from vigil.runtime.settings import load_settings, private_networks_allowed, secret
 from vigil.services.commands import Commands
 from vigil.services.slack_requests import (
     DeferredJob,
@@ -36,7 +35,10 @@ from vigil.services.store import Store
 SETTINGS = load_settings(["TABLE_NAME", "SLACK_SIGNING_SECRET_PARAM", "SLACK_JOB_QUEUE_URL"])
 STORE = Store(DynamoKV(SETTINGS.table_name))
 SQS = make_sqs_client()
-COMMANDS = Commands(store=STORE, topics=load_topics(), sources=load_sources(), admins=SETTINGS.admins)
+# `source add` refuses private address literals unless fetching from them is allowed too.
+PRIVATE_NETWORKS = private_networks_allowed()
+COMMANDS = Commands(store=STORE, topics=load_topics(), sources=load_sources(), admins=SETTINGS.admins,
+                    allow_private_networks=PRIVATE_NETWORKS)
 PROCESSOR = BatchProcessor(event_type=EventType.SQS)
 _deps: dict[str, SlackDeps] = {}
 
@@ -56,11 +58,10 @@ def deps() -> SlackDeps:
     signing_secret = secret(SETTINGS.slack_signing_secret_param)
     if signing_secret not in _deps:
         # Loopback tests answer through a fake Slack; deployed, only hooks.slack.com.
-        private = os.environ.get("VIGIL_ALLOW_PRIVATE_NETWORKS") == "1"
         _deps.clear()
         _deps[signing_secret] = SlackDeps(
             signing_secret=signing_secret, commands=COMMANDS, defer=defer,
-            is_allowed_response_url=_any_http_url if private else response_url_allowed,
+            is_allowed_response_url=_any_http_url if PRIVATE_NETWORKS else response_url_allowed,
         )
     return _deps[signing_secret]
 

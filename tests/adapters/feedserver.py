@@ -6,6 +6,7 @@ Routes (GET only):
   /delay/<ms>/<name>  the feed after a delay
   /slow               headers only after 3 s
   /drip               headers at once, then one byte every 50 ms
+  /dribble-headers    a 200 status line, then one header line every 0.3 s, never ending
   /huge               5 MB of body without Content-Length
   /huge-declared      declares a 100 MB Content-Length
   /gzip-bomb          20 MB of zeros, gzip-encoded (about 20 KB on the wire)
@@ -13,6 +14,7 @@ Routes (GET only):
   /chain/<n>          n redirects, then a feed
   /redirect?to=URL    one 302 to URL (used for private and metadata addresses)
   /invalid-xml, /billion-laughs, /wrong-encoding, /no-charset, /html, /empty
+  /quadratic-html     one item whose description makes html.parser quadratic
   /429, /503          with Retry-After
   /flaky/<key>        500 on the first request for <key>, then the feed
   /status/<code>      that status, no body
@@ -71,6 +73,10 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <rss version="2.0"><channel><title>&lol9;</title><link>https://news.example.com/lol</link>
 <item><title>Laughs &lol9;</title><link>https://news.example.com/lol/1</link></item>
 </channel></rss>"""
+
+# One item whose description unescapes to `<a b="` 30,000 times: 263 KB, far under the
+# size cap, yet minutes of html.parser work if it were parsed whole.
+QUADRATIC_HTML = rss("quadratic", items=1).replace(b"Story 0 from quadratic.", b'&lt;a b="' * 30_000)
 
 CYRILLIC_TITLE = "Москва и Пекин проводят учения"
 
@@ -241,6 +247,18 @@ def _drip(h: _Handler, rest: str) -> None:
         time.sleep(0.05)
 
 
+def _dribble_headers(h: _Handler, rest: str) -> None:
+    # Each line arrives well inside any socket timeout; only a deadline on the whole
+    # response stops the client. Stops when the client hangs up (or after 10 minutes).
+    h.send_response(200)
+    h.flush_headers()
+    for n in range(2000):
+        h.wfile.write(f"X-Filler-{n}: {n}\r\n".encode())
+        h.wfile.flush()
+        time.sleep(0.3)
+    h.close_connection = True
+
+
 def _huge(h: _Handler, rest: str) -> None:
     h.send_response(200)
     h.send_header("Content-Type", "application/rss+xml")
@@ -295,6 +313,10 @@ def _billion_laughs(h: _Handler, rest: str) -> None:
     h.send(200, BILLION_LAUGHS, "application/xml")
 
 
+def _quadratic_html(h: _Handler, rest: str) -> None:
+    h.send(200, QUADRATIC_HTML)
+
+
 def _wrong_encoding(h: _Handler, rest: str) -> None:
     # The header and the XML declaration both claim UTF-8; the bytes are windows-1251.
     body = rss("wrong", declare="utf-8").replace(b"wrong item 0", CYRILLIC_TITLE.encode("cp1251"))
@@ -339,6 +361,7 @@ ROUTES: dict[str, Route] = {
     "delay": _delay,
     "slow": _slow,
     "drip": _drip,
+    "dribble-headers": _dribble_headers,
     "huge": _huge,
     "huge-declared": _huge_declared,
     "gzip-bomb": _gzip_bomb,
@@ -348,6 +371,7 @@ ROUTES: dict[str, Route] = {
     "redirect": _redirect,
     "invalid-xml": _invalid_xml,
     "billion-laughs": _billion_laughs,
+    "quadratic-html": _quadratic_html,
     "wrong-encoding": _wrong_encoding,
     "no-charset": _no_charset,
     "html": _html,

@@ -21,6 +21,7 @@ from vigil.adapters.http.fetch import (
     fetch_many,
     parse_retry_after,
 )
+from vigil.domain.addresses import BLOCKED_REASON, shareable_error
 from vigil.domain.models import Source
 
 from tests.adapters.feedserver import ETAG, LAST_MODIFIED, FeedServer
@@ -110,6 +111,8 @@ def test_redirect_to_a_name_resolving_to_metadata_is_refused(server: FeedServer)
     )
     assert resolved == ["127.0.0.1", "metadata.internal.test"]
     assert "metadata.internal.test resolves to 169.254.169.254 (link-local)" in result.error
+    # The addresses are for operators; what every member sees in /vigil status names none.
+    assert shareable_error(result.error) == BLOCKED_REASON
 
 
 def test_connects_to_the_address_that_was_checked(server: FeedServer) -> None:
@@ -210,6 +213,19 @@ def test_a_slow_drip_server_hits_the_total_deadline(fetcher: Fetcher, server: Fe
     result = fetch(fetcher, server, "/drip")
     assert "timed out" in result.error and "total" in result.error
     assert time.monotonic() - started < 1.8
+
+
+def test_a_server_dribbling_header_lines_cannot_outlive_the_total_timeout(server: FeedServer) -> None:
+    # Given a server that sends a header line every 0.3 s and never ends the headers
+    fetcher = Fetcher(FetchOptions(total_timeout=2.0, backoff=0.01, allow_private=True))
+    # When it is fetched with a 2 s budget
+    started = time.monotonic()
+    result = fetcher.fetch(FetchJob("dribble", server.url("/dribble-headers")))
+    fetcher.close()
+    # Then the fetch ends near the deadline (generous margin), as a timeout, not retried
+    assert time.monotonic() - started < 2.0 + 1.5
+    assert "timed out" in result.error and "total timeout" in result.error
+    assert result.body is None and result.attempts == 1
 
 
 @pytest.mark.parametrize("path", ["/huge", "/huge-declared", "/gzip-bomb"])
@@ -364,6 +380,22 @@ def test_a_hung_dns_lookup_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     release.set()
     assert "dns lookup failed for feeds.hung.test: timed out" in result.error
     assert time.monotonic() - started < 1
+
+
+def test_a_dns_lookup_gets_only_what_is_left_of_the_total_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def hung_getaddrinfo(*args: object, **kwargs: object) -> list[object]:
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo", hung_getaddrinfo)
+    started = time.monotonic()
+    options = FetchOptions(total_timeout=0.3, allow_private=True, retries=0)
+    result = Fetcher(options).fetch(FetchJob("dns", "http://feeds.hung.test/"))
+    release.set()
+    assert "dns lookup failed for feeds.hung.test: timed out" in result.error
+    assert time.monotonic() - started < 1.5  # not DNS_TIMEOUT (5 s)
 
 
 # ---------------------------------------------------------------- TLS to the checked address

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,66 @@ def test_a_runaway_parse_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     parsed = parse_feed(feedserver.rss("slow"), RSS, SOURCE, time_limit=0.2)
     assert "longer than 0.2s" in parsed.error
     assert time.monotonic() - started < 1
+
+
+def test_a_description_that_makes_html_parsing_quadratic_is_read_quickly() -> None:
+    started = time.monotonic()
+    parsed = parse_feed(feedserver.QUADRATIC_HTML, RSS, SOURCE)
+    assert time.monotonic() - started < 5  # generous: unbounded, this took minutes
+    assert parsed.ok
+    [item] = parsed.items
+    assert item.title == "quadratic item 0" and item.summary.endswith("…")
+
+
+def _slow_entries(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    real = parse.entry_to_item
+
+    def slow(entry: Any, source: Source, feed_link: str = "") -> Any:
+        time.sleep(seconds)
+        return real(entry, source, feed_link)
+
+    monkeypatch.setattr(parse, "entry_to_item", slow)
+
+
+def test_normalizing_entries_counts_against_the_parse_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given entries that each take 0.1 s to normalize, thirty of them
+    _slow_entries(monkeypatch, 0.1)
+    # When the feed is parsed with a 0.5 s limit
+    started = time.monotonic()
+    parsed = parse_feed(feedserver.rss("slow", items=30), RSS, SOURCE, time_limit=0.5)
+    # Then it stops near the limit, keeping the entries read so far and saying so
+    assert time.monotonic() - started < 2
+    assert parsed.ok and 0 < len(parsed.items) < 30
+    assert f"{len(parsed.items)} of 30 entries read" in parsed.warning
+
+
+def test_a_feed_whose_first_entry_outlasts_the_limit_fails_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _slow_entries(monkeypatch, 5)
+    started = time.monotonic()
+    parsed = parse_feed(feedserver.rss("stuck"), RSS, SOURCE, time_limit=0.2)
+    assert time.monotonic() - started < 2
+    assert parsed.error == "parsing stopped at the time limit: 0 of 3 entries read"
+    assert parsed.items == []
+
+
+def test_the_limit_holds_between_entries_where_no_timer_signal_can_be_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given slow entries, parsed on a thread (SIGALRM works only on the main thread)
+    _slow_entries(monkeypatch, 0.1)
+    results: list[parse.ParsedFeed] = []
+    worker = threading.Thread(
+        target=lambda: results.append(parse_feed(feedserver.rss("t", items=30), RSS, SOURCE, time_limit=0.5))
+    )
+    started = time.monotonic()
+    worker.start()
+    worker.join(timeout=10)
+    # Then the clock check between entries stops it at the limit (plus one entry)
+    assert time.monotonic() - started < 2
+    [parsed] = results
+    assert 0 < len(parsed.items) < 30 and "entries read" in parsed.warning
 
 
 def test_an_entry_that_breaks_normalization_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:

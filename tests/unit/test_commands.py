@@ -199,6 +199,52 @@ def test_source_add_and_remove_for_admins(vigil: Commands, store: Store) -> None
     assert "sources file" in run(vigil, "source remove reuters", user="UADMIN")["text"]
 
 
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+    "http://127.0.0.1:8080/feed",
+    "http://[::1]/feed",
+    "https://10.0.0.5/rss",
+    "http://[::ffff:169.254.169.254]/",
+    "http://2852039166/",  # 169.254.169.254 spelled as one number
+    "http://localhost/feed",
+])
+def test_source_add_refuses_private_address_literals(vigil: Commands, store: Store, url: str) -> None:
+    before = snapshot(store)
+
+    reply = run(vigil, f"source add {url} Internal", user="UADMIN")
+
+    assert reply["text"].startswith("Not added:") and "not a public address" in reply["text"]
+    assert snapshot(store) == before
+
+
+def test_source_add_accepts_private_addresses_when_private_networks_are_allowed(store: Store) -> None:
+    vigil = Commands(store, TOPICS, SOURCES, admins=frozenset({"UADMIN"}), allow_private_networks=True)
+
+    reply = run(vigil, "source add http://127.0.0.1:8080/feed Local", user="UADMIN")
+
+    assert "Added source `local`" in reply["text"]
+    assert [s.url for s in store.custom_sources()] == ["http://127.0.0.1:8080/feed"]
+
+
+def test_source_add_accepts_public_names_and_addresses(vigil: Commands, store: Store) -> None:
+    run(vigil, "source add https://93.184.216.34/rss Public", user="UADMIN")
+    run(vigil, "source add https://feeds.example.org/rss Org", user="UADMIN")
+
+    assert [s.id for s in store.custom_sources()] == ["org", "public"]
+
+
+def test_status_names_no_addresses_for_a_source_the_address_guard_refused(vigil: Commands,
+                                                                           store: Store) -> None:
+    refusal = ("refused: intranet.example resolves to 10.0.0.5 (private), not a public address "
+               "(set VIGIL_ALLOW_PRIVATE_NETWORKS=1 to allow private networks)")
+    store.put_source_state(SourceState("ap", consecutive_failures=2, last_error=refusal))
+
+    text = run(vigil, "status")["text"]
+
+    assert "`ap` — 2 failures: blocked address" in text
+    assert "10.0.0.5" not in text and "intranet.example" not in text
+
+
 @pytest.mark.parametrize("text", ["source add https://x.example/rss", "source remove reuters"])
 def test_source_commands_are_for_admins_only(vigil: Commands, store: Store, text: str) -> None:
     before = snapshot(store)
@@ -249,7 +295,11 @@ def test_bad_arguments_get_the_usage_line_and_change_nothing(vigil: Commands, st
     assert snapshot(store) == before
 
 
-@pytest.mark.parametrize("text", ["source add", "source add ftp://x.example/feed", "source remove"])
+@pytest.mark.parametrize("text", [
+    "source add", "source add ftp://x.example/feed", "source add file:///etc/passwd",
+    "source add javascript:alert(1)", "source add http://x.example:99999/feed", "source add http://[::1/feed",
+    "source remove",
+])
 def test_bad_admin_arguments_get_the_usage_line(vigil: Commands, store: Store, text: str) -> None:
     before = snapshot(store)
 

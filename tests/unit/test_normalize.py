@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from vigil.domain.models import Source
 from vigil.domain.normalize import (
+    MARKUP_PER_CHAR,
+    MAX_SUMMARY,
     canonical_url,
     entry_time,
     entry_to_item,
@@ -57,6 +59,37 @@ def test_long_text_is_clipped_at_a_word_with_an_ellipsis() -> None:
     text = html_to_text("word " * 1000, limit=100)
     assert len(text) <= 100
     assert text.endswith("…")
+
+
+def test_unclosed_markup_that_makes_html_parser_quadratic_is_cut_before_parsing() -> None:
+    # Given 263 KB of one unclosed attribute after another (minutes of html.parser work)
+    markup = '<a b="' * 30_000
+    # When it becomes a summary
+    started = time.monotonic()
+    text = html_to_text(markup)
+    # Then only a bounded head of it was parsed (generous bound: the point is not minutes)
+    assert time.monotonic() - started < 3
+    assert len(text) <= MAX_SUMMARY and text.endswith("…")
+
+
+def test_markup_is_cut_between_tags_so_no_tag_becomes_text() -> None:
+    filler = "<p>" + "word " * (MAX_SUMMARY * MARKUP_PER_CHAR // 5 - 3)
+    markup = filler + '<a href="https://harbor.example/a-long-link">link</a> more words</p>'
+    text = html_to_text(markup)
+    assert "href" not in text and "<" not in text
+    assert len(text) <= MAX_SUMMARY and text.endswith("…")
+
+
+def test_a_comment_or_reference_split_by_the_cut_is_dropped_not_shown() -> None:
+    limit = 20
+    size = limit * MARKUP_PER_CHAR
+    comment = html_to_text("<p>Ships sailed.</p><!-- " + "> hidden " * size + "-->", limit)
+    assert comment == "Ships sailed.…"
+    assert html_to_text(" " * (size - 4) + "x&amp; y", limit) == "x…"
+
+
+def test_short_markup_is_not_marked_as_cut() -> None:
+    assert html_to_text("<p>Ships sailed.</p>") == "Ships sailed."
 
 
 def test_entry_time_is_utc() -> None:

@@ -19,6 +19,11 @@ from vigil.domain.text import strip_outlet
 
 MAX_TITLE = 500
 MAX_SUMMARY = 2000
+# Markup read per character of text kept. html.parser is quadratic on some unclosed
+# constructs (`<a b="` repeated takes minutes at 260 KB), so a field is cut to this
+# multiple of its text limit before parsing: room for real article HTML (tags, links,
+# image srcsets), and well under a second for the worst input at MAX_SUMMARY.
+MARKUP_PER_CHAR = 4
 
 # Query parameters that only track the reader; dropping them makes the same
 # article from a newsletter, a social post and the feed one canonical URL.
@@ -32,6 +37,9 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "ob
 _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
                          "blockquote", "tr", "table", "section", "article", "figcaption"})
 _SPACE = re.compile(r"\s+")
+# An entity or character reference the markup cut split ("&am", "&#82"): dropped, not
+# shown as text.
+_PARTIAL_REF = re.compile(r"&#?\w*$")
 _ECHO_SEPARATORS = " -–—|:\u00a0"
 # C0/C1 controls and bidi overrides: invisible in Slack but able to reorder or hide text.
 _INVISIBLE = re.compile(
@@ -63,9 +71,14 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(markup: str, limit: int = MAX_SUMMARY) -> str:
-    """Plain text from feed HTML: tags dropped, entities decoded, whitespace folded."""
+    """Plain text from feed HTML: tags dropped, entities decoded, whitespace folded.
+
+    At most `limit * MARKUP_PER_CHAR` characters of markup are read; a field cut there
+    ends in "…" like one clipped to `limit`.
+    """
     if not markup:
         return ""
+    markup, cut = _clip_markup(markup, limit * MARKUP_PER_CHAR)
     if "<" in markup:
         parser = _TextExtractor()
         try:
@@ -78,17 +91,37 @@ def html_to_text(markup: str, limit: int = MAX_SUMMARY) -> str:
         text = html.unescape(markup)
     text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
     text = _SPACE.sub(" ", text).strip()
-    return _clip(text, limit)
+    return _clip(text, limit, cut=cut)
 
 
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
+def _clip_markup(markup: str, size: int) -> tuple[str, bool]:
+    """The first `size` characters of markup, cut where no tag, comment or reference
+    is split, and whether anything was cut."""
+    if len(markup) <= size:
+        return markup, False
+    head = markup[:size]
+    # A comment may contain ">", so it is checked before tags; a split tag or comment
+    # would otherwise come out as text when the parser closes.
+    comment = head.rfind("<!--")
+    if comment > head.rfind("-->"):
+        head = head[:comment]
+    tag = head.rfind("<")
+    if tag > head.rfind(">"):
+        head = head[:tag]
+    return _PARTIAL_REF.sub("", head), True
+
+
+def _clip(text: str, limit: int, *, cut: bool = False) -> str:
+    """`text` in at most `limit` characters, ending in "…" when it (or its markup) was cut."""
+    if cut and text and len(text) < limit:
+        return text + "…"  # the text read is whole, the field it came from was not
+    if len(text) <= limit and not (cut and text):
         return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
+    head = text[: limit - 1]
+    space = head.rfind(" ")
     if space > limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
+        head = head[:space]
+    return head.rstrip() + "…"
 
 
 def canonical_url(url: str, base: str = "") -> str:

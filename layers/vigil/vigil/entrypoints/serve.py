@@ -46,20 +46,22 @@ def build_deps(store: Store, *, signing_secret: str | None = None, sources_file:
     """The real dependencies for a long-running local server (deferred work on threads)."""
     from vigil.adapters.config.sources import load_sources
     from vigil.adapters.config.topics import load_topics
+    from vigil.runtime.settings import private_networks_allowed
     from vigil.services.commands import Commands
     from vigil.services.slack_requests import SlackDeps, response_url_allowed
 
     secret = signing_secret if signing_secret is not None else os.environ.get("SLACK_SIGNING_SECRET", "")
     if not secret.strip():
         raise ConfigError("SLACK_SIGNING_SECRET is not set (Slack app > Basic Information > Signing Secret)")
+    private = private_networks_allowed()
     commands = Commands(
         store=store,
         topics=load_topics(Path(topics_file) if topics_file else None),
         sources=load_sources(sources_file),
         admins=admin_ids(),
+        allow_private_networks=private,
     )
     # Loopback tests and private setups answer through a fake Slack; otherwise only hooks.slack.com.
-    private = os.environ.get("VIGIL_ALLOW_PRIVATE_NETWORKS") == "1"
     deps = SlackDeps(signing_secret=secret, commands=commands,
                      is_allowed_response_url=allow_any_response_url if private else response_url_allowed)
     deps.defer = lambda job: _run_in_thread(job, deps)

@@ -19,6 +19,7 @@ from vigil.services.cycle import CycleOptions
 
 # Secrets are re-read at most this often, so a rotated token is picked up without a deploy.
 SECRET_MAX_AGE_SECONDS = 300
+ALLOW_PRIVATE_ENV = "VIGIL_ALLOW_PRIVATE_NETWORKS"
 
 
 class SettingsError(Exception):
@@ -57,11 +58,6 @@ def admin_ids(raw: str) -> frozenset[str]:
 def is_on(raw: str | None) -> bool:
     """The one reading of a switch such as VIGIL_ALLOW_PRIVATE_NETWORKS: 1, true or yes."""
     return (raw or "").strip().lower() in ("1", "true", "yes")
-
-
-def allow_private_networks(env: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    return is_on(env.get("VIGIL_ALLOW_PRIVATE_NETWORKS"))
 
 
 def local_admins(env: Mapping[str, str] | None = None) -> frozenset[str]:
@@ -109,6 +105,12 @@ def _validate(s: Settings, required: set[str]) -> list[str]:
         if name in required and value and not value.startswith("/"):
             problems.append(f"{name} must be an SSM parameter name starting with '/', got {value!r}")
     return problems
+
+
+def private_networks_allowed(environ: Mapping[str, str] | None = None) -> bool:
+    """VIGIL_ALLOW_PRIVATE_NETWORKS, read as the fetcher reads it (1, true or yes)."""
+    env = os.environ if environ is None else environ
+    return is_on(env.get(ALLOW_PRIVATE_ENV))
 
 
 def secret(parameter_name: str) -> str:

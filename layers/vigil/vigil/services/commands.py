@@ -19,16 +19,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from vigil.domain.addresses import host_problem, shareable_error
 from vigil.domain.clock import now_utc
 from vigil.domain.models import Severity, Source, Subscription, Topic
+from vigil.domain.query import QueryError
+from vigil.domain.query import parse as parse_query
 from vigil.render.slack import escape, topic_name
 from vigil.services.store import Store
-
-try:
-    from vigil.domain.query import QueryError, parse_query
-except ImportError:  # the query module names its parser `parse`
-    from vigil.domain.query import QueryError
-    from vigil.domain.query import parse as parse_query
 
 MAX_TOPIC_QUERY = 1000
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -92,6 +89,9 @@ class Commands:
     sources: Sequence[Source]
     admins: frozenset[str] = frozenset()
     now: Callable[[], datetime] = now_utc
+    # Whether `source add` accepts feeds on loopback, private or link-local addresses;
+    # the fetcher's own switch (VIGIL_ALLOW_PRIVATE_NETWORKS), passed in by the runtime.
+    allow_private_networks: bool = False
     name: str = "/vigil"
     _table: dict[str, Subcommand] = field(default_factory=dict, init=False)
 
@@ -369,7 +369,7 @@ def _failing_lines(c: Commands) -> list[str]:
         return ["*Failing sources:* none"]
     lines = [f"*Failing sources:* {len(failing)}"]
     for state in failing[:10]:
-        error = escape(state.last_error[:120]) or f"status {state.last_status}"
+        error = escape(shareable_error(state.last_error)[:120]) or f"status {state.last_status}"
         lines.append(f"• `{escape(state.source_id)}` — {state.consecutive_failures} failures: {error}")
     if len(failing) > 10:
         lines.append(f"…and {len(failing) - 10} more")
@@ -451,17 +451,34 @@ def _source_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply
     if not 1 <= len(args) <= 6:
         raise UsageError()
     url = args[0]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"`{escape(url)}` is not an http(s) feed URL.")
+    host = _feed_host(url)
+    # Names are checked after DNS on every fetch; an address literal can be refused now.
+    blocked = "" if c.allow_private_networks else host_problem(host)
+    if blocked:
+        return CommandReply(
+            f"Not added: `{escape(host)}` is not a public address ({escape(blocked)}). Vigil fetches "
+            "feeds only from public addresses unless its operator allows private networks."
+        )
     name = " ".join(args[1:])
-    source_id = _slug(name or parts.hostname.removeprefix("www."))
+    source_id = _slug(name or host.removeprefix("www."))
     if not source_id:
         raise UsageError("NAME needs at least one letter or digit.")
     if c.find_source(source_id) or any(s.url == url for s in c.all_sources()):
         return CommandReply(f"A source `{escape(source_id)}` or that URL already exists.")
     c.store.put_custom_source(Source(id=source_id, url=url, name=name))
     return CommandReply(f"Added source `{escape(source_id)}` ({escape(url)}); it is polled from the next cycle.")
+
+
+def _feed_host(url: str) -> str:
+    """The host of an http(s) URL; UsageError for anything else."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"`{escape(url)}` is not an http(s) feed URL.")
+    return parts.hostname
 
 
 def _source_remove(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:

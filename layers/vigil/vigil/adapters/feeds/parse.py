@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import multiprocessing
 import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -32,7 +34,9 @@ log = logging.getLogger("vigil.adapters.feeds.parse")
 T = TypeVar("T")
 
 MAX_ENTRIES = 500
-PARSE_TIME_LIMIT = 10.0  # seconds of feedparser work for one feed
+# Seconds of work for one feed: feedparser and the normalization of every entry
+# (HTML to text, URLs, dates) together.
+PARSE_TIME_LIMIT = 10.0
 # Internal entity declarations: nested references are the billion-laughs attack, long
 # values the quadratic blowup. Real feeds declare at most a few short character entities.
 _ENTITY_DECL = re.compile(rb"<!ENTITY\s+(?:%\s*)?[^\s>]+\s+([\"'])(.*?)\1", re.DOTALL)
@@ -58,8 +62,13 @@ class ParsedFeed:
         return not self.error
 
 
-class ParseTimeout(Exception):
-    pass
+class ParseTimeout(BaseException):
+    """The parse time limit ran out.
+
+    A BaseException, like KeyboardInterrupt: the timer can fire anywhere, and the
+    `except Exception` that keeps one odd entry (or odd HTML) from failing a feed must
+    not swallow it and carry on past the limit.
+    """
 
 
 def parse_feed(
@@ -79,16 +88,17 @@ def parse_feed(
     # at every element (about a fifth of its time); normalize resolves relative entry
     # links against the feed's site link or the source URL instead.
     response_headers = {k.lower(): v for k, v in headers.items()}
+    deadline = time.monotonic() + time_limit if time_limit > 0 else math.inf
     try:
         with _time_limit(time_limit):
-            parsed = _feedparser(body, response_headers)
+            try:
+                parsed = _feedparser(body, response_headers)
+            except Exception as exc:  # feedparser bugs on hostile input must cost one source only
+                result.error = f"parser failed: {type(exc).__name__}: {exc}"
+                return result
+            return _collect(result, parsed, body, response_headers, source, max_entries, deadline)
     except ParseTimeout:
-        result.error = f"parsing took longer than {time_limit:g}s"
-        return result
-    except Exception as exc:  # feedparser bugs on hostile input must cost one source only
-        result.error = f"parser failed: {type(exc).__name__}: {exc}"
-        return result
-    return _collect(result, parsed, body, response_headers, source, max_entries)
+        return ParsedFeed(source.id, error=f"parsing took longer than {time_limit:g}s")
 
 
 def _entity_problem(body: bytes) -> str:
@@ -118,7 +128,8 @@ def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
 
 
 def _collect(
-    result: ParsedFeed, parsed: Any, body: bytes, headers: Mapping[str, str], source: Source, max_entries: int
+    result: ParsedFeed, parsed: Any, body: bytes, headers: Mapping[str, str], source: Source,
+    max_entries: int, deadline: float,
 ) -> ParsedFeed:
     feed = parsed.get("feed") or {}
     result.title = str(feed.get("title") or "")
@@ -129,17 +140,43 @@ def _collect(
     if not entries:
         result.error = _no_entries_error(parsed, body, headers, problem)
         return result
-    skipped = 0
-    for entry in entries[:max_entries]:
-        item = _to_item(entry, source, result.link)
-        if item is None:
-            skipped += 1
-        else:
-            result.items.append(item)
+    wanted = entries[:max_entries]
+    skipped, read = _normalize_entries(result, wanted, source, deadline)
     result.warning = _warning(problem, len(entries), max_entries, skipped)
+    if read < len(wanted):
+        late = f"parsing stopped at the time limit: {read} of {len(wanted)} entries read"
+        if not result.items:
+            result.error = late
+            return result
+        result.warning = "; ".join(w for w in (late, result.warning) if w)
     if not result.items:
-        result.error = f"no usable entries (all {min(len(entries), max_entries)} lacked a title and link)"
+        result.error = f"no usable entries (all {len(wanted)} lacked a title and link)"
     return result
+
+
+def _normalize_entries(
+    result: ParsedFeed, entries: list[Any], source: Source, deadline: float
+) -> tuple[int, int]:
+    """Append the entries' items to `result` until the deadline: (entries skipped, entries read).
+
+    The timer signal stops a slow entry midway where it can be used; the clock check
+    between entries is what bounds the loop where it cannot (a thread other than the
+    main one), since one entry's work is itself bounded by normalize's markup cap.
+    """
+    skipped = read = 0
+    try:
+        for entry in entries:
+            if time.monotonic() >= deadline:
+                break
+            item = _to_item(entry, source, result.link)
+            if item is None:
+                skipped += 1
+            else:
+                result.items.append(item)
+            read += 1
+    except ParseTimeout:
+        pass  # the entries read so far are kept; the caller reports the rest as not read
+    return skipped, read
 
 
 def _absolute(link: str, base: str) -> str:
@@ -189,7 +226,8 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
     feedparser is pure Python and cannot be cancelled from another thread; SIGALRM can
     interrupt it, but only in the main thread and only if nobody else owns the timer.
-    Elsewhere the body size cap is what bounds parsing time.
+    Elsewhere the body size cap bounds feedparser's time, and a clock check between
+    entries the normalization's.
     """
     usable = (
         seconds > 0

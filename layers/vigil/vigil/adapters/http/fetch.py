@@ -5,11 +5,15 @@ Every fetch resolves DNS itself, refuses non-public addresses (unless
 sending the original name as Host header and TLS SNI, so a DNS answer cannot change
 between the check and the connection. Redirects are followed by hand (at most 5) and
 each hop is checked again. Bodies are capped while streaming, after decompression.
+One deadline covers each attempt: DNS, connect, the status line, headers and body.
 """
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
+import http.client
+import io
 import ipaddress
 import os
 import queue
@@ -24,9 +28,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     NewConnectionError,
@@ -37,6 +43,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from vigil import __version__
+from vigil.domain.addresses import NOT_PUBLIC, IPAddress, address_problem
 
 USER_AGENT = f"Vigil/{__version__} (+https://github.com/vigil-news/vigil)"
 ACCEPT = (
@@ -51,10 +58,12 @@ CHUNK = 64 * 1024
 MAX_RETRY_AFTER = 24 * 3600.0
 DNS_TIMEOUT = 5.0
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# When the fetch attempt running in this context must end (time.monotonic()); None
+# outside one. Set for the whole attempt so that the DNS lookup and every socket read
+# deep inside urllib3 and http.client get only what is left of it.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("vigil_fetch_deadline", default=None)
 
 
 class FetchError(Exception):
@@ -124,52 +133,26 @@ class FetchOptions:
 # ---------------------------------------------------------------- SSRF guard
 
 
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address tunnels to, if any (mapped, NAT64, 6to4, Teredo)."""
-    if ip.ipv4_mapped:
-        return ip.ipv4_mapped
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip.sixtofour:
-        return ip.sixtofour
-    if ip.teredo:
-        return ip.teredo[1]
-    return None
-
-
-def address_problem(ip: IPAddress) -> str:
-    """Why the guard refuses this address ("" when it is a public unicast address)."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = _embedded_ipv4(ip)
-        if inner is not None:
-            problem = address_problem(inner)
-            return f"{problem} (embedded in {ip})" if problem else ""
-    checks = (
-        ("unspecified", ip.is_unspecified),
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("reserved", ip.is_reserved),
-        ("private", ip.is_private),
-        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
-        # Shared address space (100.64/10), benchmarking nets and the like.
-        ("not globally routable", not ip.is_global),
-    )
-    return next((name for name, hit in checks if hit), "")
-
-
 def _system_resolver(host: str, port: int) -> list[str]:
     """getaddrinfo with a deadline: a hung resolver must not hold a fetch past its timeout."""
     try:
         return [str(ipaddress.ip_address(host.strip("[]")))]  # a literal address needs no lookup
     except ValueError:
         pass
+    timeout = _dns_timeout()
     future = _dns_pool().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        infos = future.result(timeout=DNS_TIMEOUT)
+        infos = future.result(timeout=timeout)
     except FutureTimeout:
-        raise OSError(f"timed out after {DNS_TIMEOUT:g}s") from None
+        raise OSError(f"timed out after {timeout:.2g}s") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _dns_timeout() -> float:
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return DNS_TIMEOUT
+    return max(0.0, min(DNS_TIMEOUT, deadline - time.monotonic()))
 
 
 _DNS_POOL: ThreadPoolExecutor | None = None
@@ -225,9 +208,70 @@ class AddressGuard:
         else:
             where = f"{host} resolves to " + ", ".join(f"{ip} ({problem})" for ip, problem in refused)
         raise BlockedAddress(
-            f"refused: {where}, not a public address "
+            f"refused: {where}, {NOT_PUBLIC} "
             f"(set {ALLOW_PRIVATE_ENV}=1 to allow private networks)"
         )
+
+
+# ---------------------------------------------------------------- the deadline on every read
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Socket reads that each wait only for what is left of the attempt's deadline.
+
+    A socket timeout bounds one recv, not a response: a server sending one header line
+    (or one body byte) a second could otherwise hold a fetch as long as it liked.
+    """
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._raw = raw
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("total timeout")
+        self._sock.settimeout(remaining)
+        return self._raw.readinto(buffer)
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()  # gives the socket's reference back, as http.client's own reader does
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """http.client's response, reading status line, headers and body under the attempt's deadline."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
+
+
+class _HTTPConnection(HTTPConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPSConnection(HTTPSConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
 
 
 # ---------------------------------------------------------------- body reading
@@ -273,15 +317,6 @@ class _Decoder:
         return out
 
 
-def _set_read_timeout(resp: urllib3.BaseHTTPResponse, seconds: float) -> None:
-    # Shrinking the socket timeout to what is left of the deadline bounds each recv;
-    # a server dripping one byte at a time then cannot outlive the total timeout.
-    conn = getattr(resp, "connection", None)
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        sock.settimeout(max(0.001, seconds))
-
-
 def _read_body(
     resp: urllib3.BaseHTTPResponse, deadline: float, max_bytes: int
 ) -> bytes:
@@ -292,10 +327,9 @@ def _read_body(
     parts: list[bytes] = []
     size = 0
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        # Each read is bounded by the deadline too (_DeadlineReader); this check names it.
+        if time.monotonic() >= deadline:
             raise RetryableError("timed out reading the body (total timeout)")
-        _set_read_timeout(resp, remaining)
         chunk = resp.read1(CHUNK)
         if not chunk:
             break
@@ -386,6 +420,7 @@ class Fetcher:
         """One try (following redirects) and whether another try may help."""
         result = FetchResult(job.source_id, job.url, final_url=job.url, etag=job.etag, modified=job.modified)
         deadline = time.monotonic() + self.options.total_timeout
+        token = _DEADLINE.set(deadline)
         try:
             hop, url = self._follow(job, deadline)
         except RetryableError as exc:
@@ -397,6 +432,8 @@ class Fetcher:
         except Exception as exc:  # a bug or odd server must cost one source, not the cycle
             result.error = f"unexpected error: {type(exc).__name__}: {exc}"
             return result, False
+        finally:
+            _DEADLINE.reset(token)
         result.final_url = url
         result.status = hop.status
         result.headers = hop.headers
@@ -533,11 +570,11 @@ class Fetcher:
         size = max(1, self.options.per_host)
         if scheme == "https":
             # Connect to the checked IP, but present and verify the real name.
-            return urllib3.HTTPSConnectionPool(
+            return _HTTPSPool(
                 ip, port, maxsize=size, block=False, cert_reqs="CERT_REQUIRED",
                 ca_certs=self.options.ca_certs, server_hostname=host, assert_hostname=host,
             )
-        return urllib3.HTTPConnectionPool(ip, port, maxsize=size, block=False)
+        return _HTTPPool(ip, port, maxsize=size, block=False)
 
     # many URLs -----------------------------------------------------------------
 
