@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from vigil.domain.models import Severity, Source, SourceState, Subscription, Topic
+from vigil.domain.topic_limits import MAX_CUSTOM_TOPICS
 from vigil.services.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
 from vigil.services.store import Store
 
@@ -186,6 +187,34 @@ def test_topic_remove(vigil: Commands, store: Store) -> None:
 
     assert run(vigil, "topic remove drones")["response_type"] == "in_channel"
     assert store.custom_topics("C1") == [] and store.subscriptions("C1") == []
+
+
+def test_topic_add_refuses_a_long_near_chain_in_one_line_and_changes_nothing(vigil: Commands, store: Store) -> None:
+    # Given the query that stalled every channel's poll: 9 terms chained by 8 NEARs
+    chain = " NEAR/1000 ".join(["the"] * 9)
+    before = snapshot(store)
+    # When a channel member adds it
+    reply = run(vigil, f"topic add stall {chain}")
+    # Then it is refused with one line saying which limit, only to them, and nothing is stored
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"] == "That query is too costly for a custom topic: it has 8 NEARs (at most 6)."
+    assert snapshot(store) == before
+
+
+def test_topic_add_refuses_a_channels_topic_beyond_the_limit_but_replaces_one(vigil: Commands,
+                                                                             store: Store) -> None:
+    for n in range(MAX_CUSTOM_TOPICS):
+        store.put_custom_topic(Topic(id=f"t{n}", name=f"t{n}", query="drone", channel="C1"))
+    before = snapshot(store)
+
+    reply = run(vigil, "topic add one-more drone")
+
+    assert reply["text"].startswith(f"This channel already has {MAX_CUSTOM_TOPICS} custom topics")
+    assert "\n" not in reply["text"]
+    assert snapshot(store) == before
+    # Replacing an existing topic adds none, and another channel has its own count.
+    assert run(vigil, "topic add t0 drones")["response_type"] == "in_channel"
+    assert run(vigil, "topic add one-more drone", channel="C2")["response_type"] == "in_channel"
 
 
 def test_source_add_and_remove_for_admins(vigil: Commands, store: Store) -> None:

@@ -21,6 +21,7 @@ from vigil.domain.query import (
     expand,
     parse,
 )
+from vigil.domain.topic_limits import CUSTOM_TOPIC_WORK, MAX_NEAR_DEPTH
 
 from tests.deadline import within
 
@@ -180,6 +181,17 @@ def test_a_long_near_chain_over_a_common_word_matches_an_ordinary_item_quickly()
     found = within(1.0, lambda: chain.match("", ORDINARY))
     assert found is not None
     assert found.evidence == ("the",)
+
+
+def test_the_deepest_near_chain_allowed_stays_within_its_allowance_on_a_repeated_word() -> None:
+    # Given the deepest NEAR chain the custom-topic limits allow, over the one word of
+    # an item that repeats it 200 times (every pair of occurrences is close)
+    for word in ("a", "the"):
+        engine = QueryEngine({"q": " NEAR/1000 ".join([word] * (MAX_NEAR_DEPTH + 1))})
+        # When it is evaluated with a custom topic's allowance
+        outcome = within(1.0, lambda e=engine, w=word: _outcome(e, "", f"{w} " * 200, CUSTOM_TOPIC_WORK))
+        # Then it stops at the allowance instead of multiplying the matches
+        assert outcome == "too costly"
 
 
 def test_a_query_that_needs_more_work_than_allowed_raises_and_a_fresh_allowance_is_not_spent() -> None:

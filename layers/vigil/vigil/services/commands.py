@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigil.domain.models import Severity, Source, Subscription, Topic
+from vigil.domain.topic_limits import custom_topic_problem
 from vigil.render.slack import escape, topic_name
 from vigil.services.store import Store, now_utc
 
@@ -427,9 +428,14 @@ def _topic_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     if len(query) > MAX_TOPIC_QUERY:
         raise UsageError(f"QUERY is longer than {MAX_TOPIC_QUERY} characters.")
     try:
-        parse_query(query)
+        tree = parse_query(query)
     except QueryError as exc:
         raise UsageError(f"That query does not parse: {escape(exc.brief)}") from None
+    # Replacing a topic of the same name does not add one.
+    others = sum(1 for t in c.store.custom_topics(cmd.channel) if t.id != name)
+    problem = custom_topic_problem(tree, others)
+    if problem:
+        return CommandReply(problem)
     c.store.put_custom_topic(Topic(id=name, name=name, query=query, channel=cmd.channel))
     c.store.put_subscription(Subscription(cmd.channel, name, True, c.now()))
     return confirm(cmd, f"added the custom topic *{escape(name)}* (`{escape(query)}`) and subscribed "
