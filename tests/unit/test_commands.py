@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from vigil.domain.models import Severity, Source, SourceState, Subscription, Topic
 from vigil.domain.topic_limits import MAX_CUSTOM_TOPICS
-from vigil.services.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
+from vigil.services.commands import (
+    MAX_LIST_LINE,
+    MAX_REPLY_CHARS,
+    SUBCOMMANDS,
+    Commands,
+    SlashCommand,
+    clean_text,
+    parse_digest_args,
+)
 from vigil.services.store import Store
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -215,6 +224,25 @@ def test_topic_add_refuses_a_channels_topic_beyond_the_limit_but_replaces_one(vi
     # Replacing an existing topic adds none, and another channel has its own count.
     assert run(vigil, "topic add t0 drones")["response_type"] == "in_channel"
     assert run(vigil, "topic add one-more drone", channel="C2")["response_type"] == "in_channel"
+
+
+def test_topics_and_list_replies_stop_at_slacks_size_with_how_many_more(vigil: Commands, store: Store) -> None:
+    # Given a channel left with far more custom topics than the limit allows (added
+    # before there was one), each subscribed
+    for n in range(2001):
+        name = f"topic-{n:04d}-{'x' * 25}"
+        store.put_custom_topic(Topic(id=name, name=name, query="drone", channel="C1"))
+        store.put_subscription(Subscription("C1", name))
+    # When the channel lists its topics and settings
+    topics, listing = run(vigil, "topics")["text"], run(vigil, "list")["text"]
+    # Then each reply fits one Slack message and says how many were left out
+    assert len(topics) <= MAX_REPLY_CHARS + 100
+    assert re.search(r"\n… and \d+ more$", topics)
+    assert len(listing) < 3 * MAX_LIST_LINE
+    assert re.search(r"\*Subscriptions:\* .* … and \d+ more\n", listing)
+    assert re.search(r"\*Custom topics:\* .* … and \d+ more$", listing)
+    shown = topics.count("custom topic of this channel")
+    assert f"… and {2001 - shown} more" in topics
 
 
 def test_source_add_and_remove_for_admins(vigil: Commands, store: Store) -> None:

@@ -31,6 +31,12 @@ except ImportError:  # the query module names its parser `parse`
     from vigil.domain.query import parse as parse_query
 
 MAX_TOPIC_QUERY = 1000
+# A reply is one Slack message: Slack cuts text at 40,000 characters (and a wall of
+# text that long helps nobody), so listings stop here with "… and N more". A channel
+# with the most custom topics allowed still fits.
+MAX_REPLY_CHARS = 12_000
+# One line of `list` (subscriptions, muted sources, custom topics) gets at most this much.
+MAX_LIST_LINE = 4_000
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # Slack sends links typed in a command as <url> or <url|label>.
@@ -178,7 +184,7 @@ def _topics(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
         custom = " _(custom topic of this channel)_" if topic.channel else ""
         desc = f" — {escape(topic.description)}" if topic.description else ""
         lines.append(f"{mark} `{escape(topic.id)}` *{escape(topic.name)}*{desc}{custom}")
-    return CommandReply("*Topics*\n" + "\n".join(lines) if lines else "No topics are configured.")
+    return CommandReply("*Topics*\n" + "\n".join(capped_lines(lines)) if lines else "No topics are configured.")
 
 
 def _subscribe(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
@@ -207,14 +213,14 @@ def _list(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     settings = c.store.get_channel(cmd.channel)
     names = c.topic_names(cmd.channel)
     subs = c.store.subscriptions(cmd.channel)
-    sub_text = ", ".join(
-        f"{escape(topic_name(s.topic, names))}{'' if s.active else ' (inactive)'}" for s in subs
+    sub_text = capped_join(
+        [f"{escape(topic_name(s.topic, names))}{'' if s.active else ' (inactive)'}" for s in subs]
     ) or "none (try `/vigil topics`)"
     lines = [
         f"*Subscriptions:* {sub_text}",
         f"*Threshold:* {settings.threshold.label}",
         f"*Delivery:* {'digest ' + settings.digest if settings.digest != 'off' else 'immediate'}",
-        f"*Muted sources:* {', '.join(escape(s) for s in sorted(settings.muted_sources)) or 'none'}",
+        f"*Muted sources:* {capped_join([escape(s) for s in sorted(settings.muted_sources)]) or 'none'}",
     ]
     if settings.paused:
         lines.append("*Paused:* yes (`/vigil resume` to restart)")
@@ -223,8 +229,28 @@ def _list(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
                      "then `/vigil resume`")
     custom = c.store.custom_topics(cmd.channel)
     if custom:
-        lines.append("*Custom topics:* " + ", ".join(f"`{escape(t.id)}`" for t in custom))
+        lines.append("*Custom topics:* " + capped_join([f"`{escape(t.id)}`" for t in custom]))
     return CommandReply("\n".join(lines))
+
+
+def capped_lines(lines: list[str], limit: int = MAX_REPLY_CHARS) -> list[str]:
+    """The lines that fit in `limit` characters, then "… and N more" for the rest."""
+    used = 0
+    for i, line in enumerate(lines):
+        used += len(line) + 1
+        if used > limit:
+            return [*lines[:i], f"… and {len(lines) - i} more"]
+    return lines
+
+
+def capped_join(parts: list[str], limit: int = MAX_LIST_LINE) -> str:
+    """`parts` joined with commas, as many as fit in `limit` characters, then "… and N more"."""
+    used = 0
+    for i, part in enumerate(parts):
+        used += len(part) + 2
+        if used > limit:
+            return ", ".join(parts[:i]) + f" … and {len(parts) - i} more"
+    return ", ".join(parts)
 
 
 def _mute(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
