@@ -245,6 +245,17 @@ def test_topics_and_list_replies_stop_at_slacks_size_with_how_many_more(vigil: C
     assert f"… and {2001 - shown} more" in topics
 
 
+def test_status_shows_this_channels_topics_skipped_as_too_costly(vigil: Commands, store: Store) -> None:
+    store.record_cycle({"sources_ok": 3, "over_budget": [["C1", "stall", 12], ["C2", "other", 1]]})
+    vigil.now = lambda: datetime.now(UTC)
+
+    text = run(vigil, "status")["text"]
+
+    assert "*Custom topics skipped as too costly (last poll):* `stall` on 12 items" in text
+    assert "other" not in text
+    assert "too costly" not in run(vigil, "status", channel="C3")["text"]
+
+
 def test_source_add_and_remove_for_admins(vigil: Commands, store: Store) -> None:
     reply = run(vigil, "source add <https://news.example/feed.xml|news.example/feed.xml> Example News",
                 user="UADMIN")

@@ -357,8 +357,10 @@ def _clear_disabled(c: Commands, channel: str) -> None:
 def _status(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     _no_args(args)
     now = c.now()
+    cycles = c.store.cycles(limit=300)
     return CommandReply("\n".join([
-        *_cycle_lines(c.store.cycles(limit=300), now),
+        *_cycle_lines(cycles, now),
+        *_over_budget_lines(_last_cycle(cycles), cmd.channel),
         *_failing_lines(c),
         _feedback_line(c.store.feedback(cmd.channel)),
     ]))
@@ -375,8 +377,7 @@ def _cycle_lines(cycles: list[dict[str, Any]], now: datetime) -> list[str]:
         return ["*Last poll:* none yet"]
     when = _parse_time(cycles[0].get("at"))
     ago = f"{_ago(now - when)} ago" if when else "at an unknown time"
-    batch = [cy for cy in cycles if when and (t := _parse_time(cy.get("at"))) and when - t <= CYCLE_SPREAD]
-    last = {key: sum(int(cy.get(key, 0) or 0) for cy in batch or cycles[:1]) for key in _CYCLE_COUNTS}
+    last = {key: sum(int(cy.get(key, 0) or 0) for cy in _last_cycle(cycles)) for key in _CYCLE_COUNTS}
     today = now.date()
     alerts_today = sum(int(cy.get("alerts", 0) or 0) for cy in cycles
                        if (t := _parse_time(cy.get("at"))) and t.date() == today)
@@ -386,6 +387,29 @@ def _cycle_lines(cycles: list[dict[str, Any]], now: datetime) -> list[str]:
         f"{last['alerts']} alerts",
         f"*Alerts today (UTC):* {alerts_today}",
     ]
+
+
+def _last_cycle(cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of the newest cycle: the newest one and its batches (newest first)."""
+    if not cycles:
+        return []
+    when = _parse_time(cycles[0].get("at"))
+    batch = [cy for cy in cycles if when and (t := _parse_time(cy.get("at"))) and when - t <= CYCLE_SPREAD]
+    return batch or cycles[:1]
+
+
+def _over_budget_lines(cycle: list[dict[str, Any]], channel: str) -> list[str]:
+    """This channel's custom topics that the last poll skipped on some items as too costly."""
+    items: Counter[str] = Counter()
+    for record in cycle:
+        for entry in record.get("over_budget") or ():
+            if len(entry) == 3 and entry[0] == channel:
+                items[str(entry[1])] += int(entry[2] or 0)
+    if not items:
+        return []
+    shown = capped_join([f"`{escape(name)}` on {n} items" for name, n in sorted(items.items())])
+    return [f"*Custom topics skipped as too costly (last poll):* {shown} — simplify them "
+            "(fewer or shorter NEARs), or `/vigil topic remove` them"]
 
 
 def _failing_lines(c: Commands) -> list[str]:
