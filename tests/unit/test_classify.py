@@ -10,7 +10,7 @@ import pytest
 from vigil.adapters.config.topics import load_topics
 from vigil.domain.classify import Classifier, classify_jsonl
 from vigil.domain.errors import ConfigError
-from vigil.domain.models import Severity
+from vigil.domain.models import Severity, Topic
 
 RCM, SANCTIONS, TAIWAN = "russia-china-military", "sanctions", "taiwan"
 
@@ -182,3 +182,36 @@ def test_evidence_leads_with_the_subject_and_lists_countries_last() -> None:
     first_country = min(match.evidence.index(c) for c in countries)
     assert all(term not in countries for term in match.evidence[:first_country])
     assert first_country >= 1, "a subject term ('patrol', 'bombers', 'joint') comes first"
+
+
+# --- work per item ------------------------------------------------------------------
+
+# The costliest shape the custom-topic limits allow: six NEARs, nested two deep, over
+# common words.
+COSTLY = ("((the NEAR/1000 the) NEAR/1000 (the NEAR/1000 the)) "
+          "AND ((of NEAR/1000 of) NEAR/1000 (of NEAR/1000 of))")
+DRILLS = "PLA launches live-fire drills around Taiwan, simulating a blockade"
+
+
+def test_a_custom_topic_out_of_work_is_skipped_and_counted_while_the_shipped_ones_match() -> None:
+    # Given the shipped topics and a channel's costly custom topic
+    custom = Topic("C1/costly", "costly", COSTLY, channel="C1")
+    classifier = Classifier([*load_topics(), custom])
+    # When an item repeats the custom topic's words hundreds of times
+    summary = "the of " * 250
+    matches = classifier.classify(DRILLS, summary)
+    # Then the shipped topic still matches, and the custom one is skipped and counted
+    assert [m.topic for m in matches] == [TAIWAN]
+    assert classifier.over_budget == {"C1/costly": 1}
+    assert classifier.skipped() == [(custom, 1)]
+    # ... the same way when every topic is scored
+    assert classifier.scores(DRILLS, summary)["C1/costly"] < 0.5
+    assert classifier.over_budget == {"C1/costly": 2}
+
+
+def test_a_custom_topic_that_fits_its_allowance_matches_as_usual() -> None:
+    classifier = Classifier([*load_topics(), Topic("C1/costly", "costly", COSTLY, channel="C1")])
+    summary = "Most of the crews of the ships left the port at the end of the day, one of the officers said."
+    matches = classifier.classify(DRILLS, summary)
+    assert [m.topic for m in matches] == ["C1/costly", TAIWAN]
+    assert not classifier.over_budget

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from vigil.domain.models import Severity, Source, SourceState, Subscription, Topic
-from vigil.services.commands import SUBCOMMANDS, Commands, SlashCommand, clean_text, parse_digest_args
+from vigil.domain.topic_limits import MAX_CUSTOM_TOPICS
+from vigil.services.commands import (
+    MAX_LIST_LINE,
+    MAX_REPLY_CHARS,
+    SUBCOMMANDS,
+    Commands,
+    SlashCommand,
+    clean_text,
+    parse_digest_args,
+)
 from vigil.services.store import Store
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -186,6 +196,64 @@ def test_topic_remove(vigil: Commands, store: Store) -> None:
 
     assert run(vigil, "topic remove drones")["response_type"] == "in_channel"
     assert store.custom_topics("C1") == [] and store.subscriptions("C1") == []
+
+
+def test_topic_add_refuses_a_long_near_chain_in_one_line_and_changes_nothing(vigil: Commands, store: Store) -> None:
+    # Given the query that stalled every channel's poll: 9 terms chained by 8 NEARs
+    chain = " NEAR/1000 ".join(["the"] * 9)
+    before = snapshot(store)
+    # When a channel member adds it
+    reply = run(vigil, f"topic add stall {chain}")
+    # Then it is refused with one line saying which limit, only to them, and nothing is stored
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"] == "That query is too costly for a custom topic: it has 8 NEARs (at most 6)."
+    assert snapshot(store) == before
+
+
+def test_topic_add_refuses_a_channels_topic_beyond_the_limit_but_replaces_one(vigil: Commands,
+                                                                             store: Store) -> None:
+    for n in range(MAX_CUSTOM_TOPICS):
+        store.put_custom_topic(Topic(id=f"t{n}", name=f"t{n}", query="drone", channel="C1"))
+    before = snapshot(store)
+
+    reply = run(vigil, "topic add one-more drone")
+
+    assert reply["text"].startswith(f"This channel already has {MAX_CUSTOM_TOPICS} custom topics")
+    assert "\n" not in reply["text"]
+    assert snapshot(store) == before
+    # Replacing an existing topic adds none, and another channel has its own count.
+    assert run(vigil, "topic add t0 drones")["response_type"] == "in_channel"
+    assert run(vigil, "topic add one-more drone", channel="C2")["response_type"] == "in_channel"
+
+
+def test_topics_and_list_replies_stop_at_slacks_size_with_how_many_more(vigil: Commands, store: Store) -> None:
+    # Given a channel left with far more custom topics than the limit allows (added
+    # before there was one), each subscribed
+    for n in range(2001):
+        name = f"topic-{n:04d}-{'x' * 25}"
+        store.put_custom_topic(Topic(id=name, name=name, query="drone", channel="C1"))
+        store.put_subscription(Subscription("C1", name))
+    # When the channel lists its topics and settings
+    topics, listing = run(vigil, "topics")["text"], run(vigil, "list")["text"]
+    # Then each reply fits one Slack message and says how many were left out
+    assert len(topics) <= MAX_REPLY_CHARS + 100
+    assert re.search(r"\n… and \d+ more$", topics)
+    assert len(listing) < 3 * MAX_LIST_LINE
+    assert re.search(r"\*Subscriptions:\* .* … and \d+ more\n", listing)
+    assert re.search(r"\*Custom topics:\* .* … and \d+ more$", listing)
+    shown = topics.count("custom topic of this channel")
+    assert f"… and {2001 - shown} more" in topics
+
+
+def test_status_shows_this_channels_topics_skipped_as_too_costly(vigil: Commands, store: Store) -> None:
+    store.record_cycle({"sources_ok": 3, "over_budget": [["C1", "stall", 12], ["C2", "other", 1]]})
+    vigil.now = lambda: datetime.now(UTC)
+
+    text = run(vigil, "status")["text"]
+
+    assert "*Custom topics skipped as too costly (last poll):* `stall` on 12 items" in text
+    assert "other" not in text
+    assert "too costly" not in run(vigil, "status", channel="C3")["text"]
 
 
 def test_source_add_and_remove_for_admins(vigil: Commands, store: Store) -> None:

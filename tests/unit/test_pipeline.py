@@ -20,10 +20,14 @@ from vigil.domain.models import (
     Subscription,
     Topic,
 )
+from vigil.domain.query import parse
+from vigil.domain.topic_limits import custom_topic_problem
 from vigil.ports import FeedOutcome
 from vigil.runtime.settings import cycle_options
-from vigil.services.cycle import CycleOptions, run_cycle
+from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
 from vigil.services.store import Store
+
+from tests.deadline import within
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TOPICS = load_topics()
@@ -82,7 +86,7 @@ def store() -> Iterator[Store]:
 
 
 def cycle(store: Store, feeds: dict[str, list[Item]], sink: ListSink | None = None,
-          options: CycleOptions | None = None, topics: Sequence[Topic] = TOPICS) -> tuple[ListSink, object]:
+          options: CycleOptions | None = None, topics: Sequence[Topic] = TOPICS) -> tuple[ListSink, CycleReport]:
     sink = sink or ListSink()
     sink.store = store
     reader = FakeReader({sid: FeedOutcome(items=items, status=200) for sid, items in feeds.items()})
@@ -246,3 +250,23 @@ def test_two_batches_of_one_cycle_share_a_story_stored_meanwhile(store: Store) -
     [second] = worker_b.alerts
     assert second.story.id == first.story.id
     assert second.kind == "update"
+
+
+def test_a_costly_custom_topic_in_one_channel_does_not_hold_up_another_channels_alert(store: Store) -> None:
+    # Given channel A with the costliest custom topic the limits allow (six NEARs nested
+    # two deep over common words), and channel B subscribed to a shipped topic
+    costly = ("((the NEAR/1000 the) NEAR/1000 (the NEAR/1000 the)) "
+              "AND ((of NEAR/1000 of) NEAR/1000 (of NEAR/1000 of))")
+    assert custom_topic_problem(parse(costly), 0) is None
+    store.put_custom_topic(Topic(id="costly", name="costly", query=costly, channel="C-A"))
+    store.put_subscription(Subscription("C-A", "costly"))
+    store.put_subscription(Subscription("C-B", "taiwan"))
+    # When an item about Taiwan drills arrives whose summary repeats those words 250 times
+    noisy = Item(key="wire:noisy", source_id="wire", title=DRILLS, summary="the of " * 250,
+                 url="https://wire.example/noisy", published=NOW - timedelta(minutes=20))
+    # (comparing every pair of occurrences would take hours; the deadline only stops a hang)
+    sink, report = within(60.0, lambda: cycle(store, {"wire": [noisy]}))
+    # Then channel B's alert arrives in the same cycle, and A's topic is reported as skipped
+    assert [(a.channel, a.item.key) for a in sink.alerts] == [("C-B", "wire:noisy")]
+    assert report.over_budget == [("C-A", "costly", 1)]
+    assert store.cycles()[0]["over_budget"] == [["C-A", "costly", 1]]

@@ -7,7 +7,23 @@ import contextlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vigil.domain.query import And, Leaf, Near, Not, Or, Query, QueryError, expand, parse
+from vigil.domain import query as query_module
+from vigil.domain.query import (
+    And,
+    Leaf,
+    Near,
+    Not,
+    Or,
+    Query,
+    QueryEngine,
+    QueryError,
+    QueryTooCostly,
+    expand,
+    parse,
+)
+from vigil.domain.topic_limits import CUSTOM_TOPIC_WORK, MAX_NEAR_DEPTH
+
+from tests.deadline import within
 
 
 def matches(query: str, text: str, summary: str = "") -> bool:
@@ -131,6 +147,87 @@ def test_near_with_or_groups_and_phrases() -> None:
 def test_near_evidence_is_the_pair_that_was_close() -> None:
     found = evidence("sanctions NEAR/2 new", "New sanctions today. Old news repeated sanctions")
     assert found == ("new", "sanctions")
+
+
+# --- work per item is bounded ------------------------------------------------------
+
+# An ordinary news item of 2,000 characters (our own wording) with the usual share of
+# "the": 35 of them.
+ORDINARY = (
+    "The defence ministry said on Monday that the navy had finished a week of exercises in "
+    "the waters east of the island, and that no foreign ships were seen near the area. Officials "
+    "declined to say how many vessels took part, citing security, but added that the drills "
+    "followed a plan agreed last year. Analysts said such exercises are routine at this time "
+    "of the year and draw little notice abroad now. "
+) * 5
+
+
+def _outcome(engine: QueryEngine, title: str, summary: str, work: int) -> bool | str:
+    """Whether the query matched, or "too costly" when it ran out of work."""
+    scan = engine.scan(title, summary)
+    scan.allow(work)
+    try:
+        return engine.test("q", scan) and bool(engine.evidence("q", scan))
+    except QueryTooCostly:
+        return "too costly"
+
+
+def test_a_long_near_chain_over_a_common_word_matches_an_ordinary_item_quickly() -> None:
+    # Given 9 terms chained by 8 NEARs over "the" (comparing every pair took over a
+    # minute on one such item)
+    chain = Query(" NEAR/1000 ".join(["the"] * 9))
+    assert len(ORDINARY) == 2000
+    # When it is matched against an ordinary item, Then it answers, and well within a second
+    found = within(1.0, lambda: chain.match("", ORDINARY))
+    assert found is not None
+    assert found.evidence == ("the",)
+
+
+def test_the_deepest_near_chain_allowed_stays_within_its_allowance_on_a_repeated_word() -> None:
+    # Given the deepest NEAR chain the custom-topic limits allow, over the one word of
+    # an item that repeats it 200 times (every pair of occurrences is close)
+    for word in ("a", "the"):
+        engine = QueryEngine({"q": " NEAR/1000 ".join([word] * (MAX_NEAR_DEPTH + 1))})
+        # When it is evaluated with a custom topic's allowance
+        outcome = within(1.0, lambda e=engine, w=word: _outcome(e, "", f"{w} " * 200, CUSTOM_TOPIC_WORK))
+        # Then it stops at the allowance instead of multiplying the matches
+        assert outcome == "too costly"
+
+
+def test_a_query_that_needs_more_work_than_allowed_raises_and_a_fresh_allowance_is_not_spent() -> None:
+    engine = QueryEngine({"q": "a NEAR/1000 a NEAR/1000 a"})
+    assert _outcome(engine, "", "a " * 200, 10_000) == "too costly"
+    # A few occurrences cost little: the same query on a short item still matches.
+    assert _outcome(engine, "", "a b a c a", 10_000) is True
+
+
+_NEAR_OPERAND = st.recursive(
+    st.sampled_from(["a", "b", "ab*", '"a b"', '"b c"']),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.integers(0, 6), inner).map(lambda t: f"({t[0]} NEAR/{t[1]} {t[2]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} OR {t[1]})"),
+    ),
+    max_leaves=8,
+)
+_NEAR_TEXT = st.lists(st.sampled_from(["a", "b", "c", "abc", "x"]), max_size=40).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NEAR_OPERAND, _NEAR_TEXT, _NEAR_TEXT)
+def test_near_sweep_agrees_with_comparing_every_pair(source: str, title: str, summary: str) -> None:
+    # Small NEARs compare every pair, large ones sweep sorted positions and keep each
+    # distinct span once; forcing one way or the other must give the same match,
+    # evidence and evidence order.
+    engine = QueryEngine({"q": source})
+    results = []
+    for small_join in (10**9, -1):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(query_module, "_SMALL_JOIN", small_join)
+            scan = engine.scan(title, summary)
+            matched = engine.test("q", scan)
+            leaves = list(dict.fromkeys(engine.evidence("q", scan))) if matched else []
+            results.append((matched, leaves, scan.evidence(leaves)))
+    assert results[0] == results[1]
 
 
 # --- evidence --------------------------------------------------------------------

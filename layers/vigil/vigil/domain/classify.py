@@ -8,17 +8,24 @@ rising with the number of distinct matched phrases and when one is in the title.
 topic that does not apply scores below 0.5, from how many of its positive terms
 occur (a near miss scores higher than an unrelated item), so `score >= 0.5` is the
 same decision as the query.
+
+Work per item is bounded per topic: each topic's queries get their own allowance
+(`Scan.allow`), a custom topic a small one (`CUSTOM_TOPIC_WORK`), so one costly
+custom topic cannot delay the shipped topics or other channels' topics. A topic that
+runs out is skipped for that item and counted in `over_budget`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from vigil.domain.models import Severity, Topic, TopicMatch
-from vigil.domain.query import QueryEngine, Scan
+from vigil.domain.query import DEFAULT_WORK, QueryEngine, QueryTooCostly, Scan
+from vigil.domain.topic_limits import CUSTOM_TOPIC_WORK
 
 MATCH_THRESHOLD = 0.5
 
@@ -49,6 +56,9 @@ class Classifier:
         }
         # The actors' terms as leaf ids: partitioning evidence costs no extra query run.
         self._actors = {t.id: self._engine.leaves(actor_names[t.actors]) for t in self.topics if t.actors}
+        self._work = {t.id: DEFAULT_WORK if t.channel is None else CUSTOM_TOPIC_WORK for t in self.topics}
+        # Topic id -> items it was skipped on for running out of work (read by the cycle).
+        self.over_budget: Counter[str] = Counter()
 
     def classify(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """The topics that apply, sorted by topic id.
@@ -56,13 +66,12 @@ class Classifier:
         `lang` is accepted for the pipeline's convenience; queries carry terms in every
         supported language, so it does not change the result.
         """
-        engine = self._engine
-        scan = engine.scan(title, summary)
+        scan = self._engine.scan(title, summary)
         out = []
-        # Most topics do not apply to most items: test before any other work.
         for topic in self.topics:
-            if engine.test(self._names[topic.id][0], scan):
-                out.append(self._matched(topic, scan))
+            match = self._match(topic, scan)
+            if match is not None:
+                out.append(match)
         return out
 
     def scores(self, title: str, summary: str = "", lang: str | None = None) -> dict[str, float]:
@@ -79,9 +88,21 @@ class Classifier:
         return out
 
     def _match(self, topic: Topic, scan: Scan) -> TopicMatch | None:
-        if not self._engine.test(self._names[topic.id][0], scan):
+        """The topic's match, or None when it does not apply or ran out of work on the item."""
+        scan.allow(self._work[topic.id])
+        try:
+            # Most topics do not apply to most items: test before any other work.
+            if not self._engine.test(self._names[topic.id][0], scan):
+                return None
+            return self._matched(topic, scan)
+        except QueryTooCostly:
+            self.over_budget[topic.id] += 1
             return None
-        return self._matched(topic, scan)
+
+    def skipped(self) -> list[tuple[Topic, int]]:
+        """Topics that ran out of work on some items, with how many, by topic id."""
+        by_id = {t.id: t for t in self.topics}
+        return [(by_id[tid], n) for tid, n in sorted(self.over_budget.items())]
 
     def _matched(self, topic: Topic, scan: Scan) -> TopicMatch:
         """Score, severity and evidence of a topic whose query matched."""

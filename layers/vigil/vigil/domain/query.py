@@ -20,12 +20,15 @@ matches anywhere as a substring and NEAR/n counts characters for it.
 
 Queries are compiled into one shared token index (`QueryEngine`): an item is
 tokenized once, every term of every query is found in one pass, and the boolean
-structure is evaluated over the set of terms that occurred.
+structure is evaluated over the set of terms that occurred. NEAR compares sorted
+positions, and every query's work on an item is counted against an allowance
+(`Scan.allow`), past which it raises QueryTooCostly instead of running on.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress, pairwise, repeat
@@ -41,6 +44,16 @@ _FIELD_GAP = 2000
 MAX_NEAR = 1000
 _MAX_DEPTH = 64
 _MEMO_LIMIT = 200_000
+# Work one query may do on one item unless the caller allows another amount
+# (`Scan.allow`), counted in spans that NEAR compares or keeps. The scan and set
+# tests are linear in the item and not counted: NEAR joins are the one part that can
+# grow faster than the text (a chain of NEARs over a common word). A shipped topic
+# uses at most ~150 units on a dev or generalization item and ~25,000 on an item
+# that repeats its words to the size limit; 200,000 units take about 60 ms.
+DEFAULT_WORK = 200_000
+# A NEAR whose sides multiply to at most this many pairs compares every pair: on
+# small inputs (nearly every NEAR on real news) that beats sorting and bisecting.
+_SMALL_JOIN = 64
 _SEPARATOR = "\x00"  # between title and summary tokens; never a query word
 
 _NEAR_RE = re.compile(r"NEAR/(\d+)\Z")
@@ -352,6 +365,8 @@ def expand(source: str, defs: Mapping[str, str], _expanding: tuple[str, ...] = (
 
 # Per-leaf occurrences found in one item: (start, end, surface text).
 Hits = dict[int, list[tuple[int, int, str]]]
+# Where a node of a query matched: (start, end, the leaves that matched there).
+_Span = tuple[int, int, tuple[int, ...]]
 
 
 # What one token can be: the single-word leaves it is, and the phrases anchored at it,
@@ -394,7 +409,10 @@ class _Scanner:
         word, prefix = pattern[_anchor(pattern)]
         table = self._anchor_prefix if prefix else self._anchor_exact
         table.setdefault(word, []).append(leaf)
-        self._prefix_lengths = sorted({len(p) for p in self._anchor_prefix})
+        if prefix and len(word) not in self._prefix_lengths:
+            # Kept sorted as leaves come: recomputing it per leaf made compiling
+            # n custom topics cost n^2.
+            insort(self._prefix_lengths, len(word))
         self._plans.clear()
         return leaf
 
@@ -525,14 +543,26 @@ def _join(tokens: list[str]) -> str:
     return out
 
 
-class _Found:
-    """An item's occurrences per leaf, with the set of leaves for fast set tests."""
+class QueryTooCostly(Exception):
+    """A query needed more work on one item than it was allowed (see `Scan.allow`)."""
 
-    __slots__ = ("keys", "occ")
+
+class _Found:
+    """An item's occurrences per leaf, with the set of leaves for fast set tests, and
+    the work the query being evaluated may still do on it."""
+
+    __slots__ = ("keys", "occ", "work")
 
     def __init__(self, occ: Hits) -> None:
         self.occ = occ
         self.keys = frozenset(occ)
+        self.work = DEFAULT_WORK
+
+    def spend(self, units: int) -> None:
+        """Count work before doing it; raises QueryTooCostly when the allowance runs out."""
+        self.work -= units
+        if self.work < 0:
+            raise QueryTooCostly(f"query needs more than its allowance of work on this item ({units} units asked)")
 
 
 class _Eval:
@@ -546,7 +576,7 @@ class _Eval:
     def evidence(self, hits: _Found, out: list[int]) -> None:
         raise NotImplementedError
 
-    def spans(self, hits: _Found) -> list[tuple[int, int, tuple[int, ...]]]:
+    def spans(self, hits: _Found) -> list[_Span]:
         raise NotImplementedError
 
     def leaves(self) -> set[int]:
@@ -565,7 +595,7 @@ class _LeafEval(_Eval):
     def evidence(self, hits: _Found, out: list[int]) -> None:
         out.append(self.leaf)
 
-    def spans(self, hits: _Found) -> list[tuple[int, int, tuple[int, ...]]]:
+    def spans(self, hits: _Found) -> list[_Span]:
         return [(s, e, (self.leaf,)) for s, e, _ in hits.occ.get(self.leaf, ())]
 
     def leaves(self) -> set[int]:
@@ -582,7 +612,7 @@ class _AnyEval(_Eval):
         # A term list is shared by several NEARs (@russia, @china ...): its spans
         # for the last item are kept, as in _NearEval.
         self._last_hits: _Found | None = None
-        self._last_spans: list[tuple[int, int, tuple[int, ...]]] = []
+        self._last_spans: list[_Span] = []
 
     def test(self, hits: _Found) -> bool:
         return not self.ids.isdisjoint(hits.keys)
@@ -590,7 +620,7 @@ class _AnyEval(_Eval):
     def evidence(self, hits: _Found, out: list[int]) -> None:
         out.extend(self.ids.intersection(hits.keys))
 
-    def spans(self, hits: _Found) -> list[tuple[int, int, tuple[int, ...]]]:
+    def spans(self, hits: _Found) -> list[_Span]:
         if hits is self._last_hits:
             return self._last_spans
         occ = hits.occ
@@ -620,7 +650,7 @@ class _OrEval(_Eval):
             if c.test(hits):
                 c.evidence(hits, out)
 
-    def spans(self, hits: _Found) -> list[tuple[int, int, tuple[int, ...]]]:
+    def spans(self, hits: _Found) -> list[_Span]:
         return [span for c in self.children for span in c.spans(hits)]
 
     def leaves(self) -> set[int]:
@@ -671,7 +701,7 @@ class _NearEval(_Eval):
         # The spans of the last item: test, evidence and enclosing NEARs ask again.
         # Holding the hits dict keeps its identity from being reused by a later item.
         self._last_hits: _Found | None = None
-        self._last_spans: list[tuple[int, int, tuple[int, ...]]] = []
+        self._last_spans: list[_Span] = []
         self._closed_hits: _Found | None = None
         self._closed = False
 
@@ -695,43 +725,100 @@ class _NearEval(_Eval):
         return self._closed
 
     def _search(self, hits: _Found) -> bool:
-        right = self.right.spans(hits)
+        left, right = self.left.spans(hits), self.right.spans(hits)
         distance = self.distance
-        for ls, le, _ in self.left.spans(hits):
-            for rs, re_, _ in right:
-                if (le <= rs and rs - le <= distance) or (re_ <= ls and ls - re_ <= distance):
-                    return True
+        if len(left) * len(right) <= _SMALL_JOIN:
+            for ls, le, _ in left:
+                for rs, re_, _ in right:
+                    if (le <= rs and rs - le <= distance) or (re_ <= ls and ls - re_ <= distance):
+                        return True
+            return False
+        # A sweep instead of every pair: for each left span, the nearest right span
+        # starting at or after its end, and the nearest ending at or before its start.
+        hits.spend(len(left) + len(right))
+        starts = sorted([s for s, _, _ in right])
+        ends = sorted([e for _, e, _ in right])
+        count = len(starts)
+        for ls, le, _ in left:
+            i = bisect_left(starts, le)
+            if i < count and starts[i] - le <= distance:
+                return True
+            j = bisect_right(ends, ls)
+            if j and ls - ends[j - 1] <= distance:
+                return True
         return False
 
     def evidence(self, hits: _Found, out: list[int]) -> None:
         for _, _, leaves in self.spans(hits):
             out.extend(leaves)
 
-    def spans(self, hits: _Found) -> list[tuple[int, int, tuple[int, ...]]]:
+    def spans(self, hits: _Found) -> list[_Span]:
         if hits is self._last_hits:
             return self._last_spans
         self._last_spans = self._spans(hits)
         self._last_hits = hits
         return self._last_spans
 
-    def _spans(self, hits: _Found) -> list[tuple[int, int, tuple[int, ...]]]:
-        found = []
-        right = self.right.spans(hits)
-        distance = self.distance
-        # Hot loop (the Russia-China pair alone is most of NEAR's cost): no min/max
-        # calls; the order of the two sides gives the span's ends directly.
-        for ls, le, lleaves in self.left.spans(hits):
-            for rs, re_, rleaves in right:
-                # Left then right, or right then left; overlapping spans never pair
-                # (one word cannot be both sides).
-                if le <= rs and rs - le <= distance:
-                    found.append((ls, re_, lleaves + rleaves))
-                elif re_ <= ls and ls - re_ <= distance:
-                    found.append((rs, le, lleaves + rleaves))
-        return found
+    def _spans(self, hits: _Found) -> list[_Span]:
+        left, right = self.left.spans(hits), self.right.spans(hits)
+        if len(left) * len(right) <= _SMALL_JOIN:
+            hits.spend(len(left) * len(right))
+            return _pairs(left, right, self.distance)
+        return _joined(left, right, self.distance, hits)
 
     def leaves(self) -> set[int]:
         return self.left.leaves() | self.right.leaves()
+
+
+def _pairs(left: list[_Span], right: list[_Span], distance: int) -> list[_Span]:
+    """Every close pair, comparing each left span with each right span (small inputs)."""
+    found = []
+    # Hot loop (the Russia-China pair alone is most of NEAR's cost): no min/max
+    # calls; the order of the two sides gives the span's ends directly.
+    for ls, le, lleaves in left:
+        for rs, re_, rleaves in right:
+            # Left then right, or right then left; overlapping spans never pair
+            # (one word cannot be both sides).
+            if le <= rs and rs - le <= distance:
+                found.append((ls, re_, lleaves + rleaves))
+            elif re_ <= ls and ls - re_ <= distance:
+                found.append((rs, le, lleaves + rleaves))
+    return found
+
+
+def _joined(left: list[_Span], right: list[_Span], distance: int, hits: _Found) -> list[_Span]:
+    """The close pairs of `_pairs`, found by bisecting sorted positions, each distinct span once.
+
+    Only the close pairs are visited, and every one is paid for before it is built, so
+    a chain of NEARs over a common word stops at the item's allowance instead of
+    multiplying. A span repeated later in the list adds nothing an enclosing NEAR or
+    the evidence could use (the same ends, the same terms, seen first earlier), so
+    keeping the first of each, with each term once, gives the same test and evidence
+    as the full list in the same order.
+    """
+    hits.spend(len(left) + len(right))
+    by_start = sorted(range(len(right)), key=lambda k: right[k][0])
+    starts = [right[k][0] for k in by_start]
+    by_end = sorted(range(len(right)), key=lambda k: right[k][1])
+    ends = [right[k][1] for k in by_end]
+    found: dict[_Span, None] = {}
+    merged: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
+    for ls, le, lleaves in left:
+        # Right spans starting within `distance` after this one ends, and those
+        # ending within `distance` before it starts (never both: spans are not empty).
+        a, b = bisect_left(starts, le), bisect_right(starts, le + distance)
+        c, d = bisect_left(ends, ls - distance), bisect_right(ends, ls)
+        if a == b and c == d:
+            continue
+        hits.spend(b - a + d - c)
+        # Back in the right side's order, so the spans come in the order `_pairs` has.
+        for k in sorted(by_start[a:b] + by_end[c:d]):
+            rs, re_, rleaves = right[k]
+            leaves = merged.get((lleaves, rleaves))
+            if leaves is None:
+                leaves = merged[lleaves, rleaves] = tuple(dict.fromkeys(lleaves + rleaves))
+            found[(ls, re_, leaves) if le <= rs else (rs, le, leaves)] = None
+    return list(found)
 
 
 def _compile(node: Node, scanner: _Scanner, shared: dict[Node, _Eval]) -> _Eval:
@@ -879,6 +966,11 @@ class Scan:
         self.found = found
         self.title_end = title_end
 
+    def allow(self, work: int) -> None:
+        """Let the queries evaluated next do this much work on the item (spans that NEAR
+        compares or keeps) before they raise QueryTooCostly; replaces what was left."""
+        self.found.work = work
+
     def surfaces(self, leaves: Iterable[int]) -> tuple[str, ...]:
         """Matched text for the leaves, each phrase once, in order of first appearance."""
         return self.evidence(leaves)[0]
@@ -960,7 +1052,10 @@ class Match:
 
 
 class Query:
-    """One compiled query, e.g. a custom topic typed in Slack."""
+    """One compiled query, e.g. a custom topic typed in Slack.
+
+    Matching raises QueryTooCostly past `DEFAULT_WORK` on one item.
+    """
 
     def __init__(self, source: str, defs: Mapping[str, str] | None = None) -> None:
         self.source = source

@@ -24,10 +24,17 @@ from vigil.domain.clock import now_utc
 from vigil.domain.models import Severity, Source, Subscription, Topic
 from vigil.domain.query import QueryError
 from vigil.domain.query import parse as parse_query
+from vigil.domain.topic_limits import custom_topic_problem
 from vigil.render.slack import escape, topic_name
 from vigil.services.store import Store
 
 MAX_TOPIC_QUERY = 1000
+# A reply is one Slack message: Slack cuts text at 40,000 characters (and a wall of
+# text that long helps nobody), so listings stop here with "… and N more". A channel
+# with the most custom topics allowed still fits.
+MAX_REPLY_CHARS = 12_000
+# One line of `list` (subscriptions, muted sources, custom topics) gets at most this much.
+MAX_LIST_LINE = 4_000
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # Slack sends links typed in a command as <url> or <url|label>.
@@ -178,7 +185,7 @@ def _topics(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
         custom = " _(custom topic of this channel)_" if topic.channel else ""
         desc = f" — {escape(topic.description)}" if topic.description else ""
         lines.append(f"{mark} `{escape(topic.id)}` *{escape(topic.name)}*{desc}{custom}")
-    return CommandReply("*Topics*\n" + "\n".join(lines) if lines else "No topics are configured.")
+    return CommandReply("*Topics*\n" + "\n".join(capped_lines(lines)) if lines else "No topics are configured.")
 
 
 def _subscribe(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
@@ -207,14 +214,14 @@ def _list(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     settings = c.store.get_channel(cmd.channel)
     names = c.topic_names(cmd.channel)
     subs = c.store.subscriptions(cmd.channel)
-    sub_text = ", ".join(
-        f"{escape(topic_name(s.topic, names))}{'' if s.active else ' (inactive)'}" for s in subs
+    sub_text = capped_join(
+        [f"{escape(topic_name(s.topic, names))}{'' if s.active else ' (inactive)'}" for s in subs]
     ) or "none (try `/vigil topics`)"
     lines = [
         f"*Subscriptions:* {sub_text}",
         f"*Threshold:* {settings.threshold.label}",
         f"*Delivery:* {'digest ' + settings.digest if settings.digest != 'off' else 'immediate'}",
-        f"*Muted sources:* {', '.join(escape(s) for s in sorted(settings.muted_sources)) or 'none'}",
+        f"*Muted sources:* {capped_join([escape(s) for s in sorted(settings.muted_sources)]) or 'none'}",
     ]
     if settings.paused:
         lines.append("*Paused:* yes (`/vigil resume` to restart)")
@@ -223,8 +230,28 @@ def _list(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
                      "then `/vigil resume`")
     custom = c.store.custom_topics(cmd.channel)
     if custom:
-        lines.append("*Custom topics:* " + ", ".join(f"`{escape(t.id)}`" for t in custom))
+        lines.append("*Custom topics:* " + capped_join([f"`{escape(t.id)}`" for t in custom]))
     return CommandReply("\n".join(lines))
+
+
+def capped_lines(lines: list[str], limit: int = MAX_REPLY_CHARS) -> list[str]:
+    """The lines that fit in `limit` characters, then "… and N more" for the rest."""
+    used = 0
+    for i, line in enumerate(lines):
+        used += len(line) + 1
+        if used > limit:
+            return [*lines[:i], f"… and {len(lines) - i} more"]
+    return lines
+
+
+def capped_join(parts: list[str], limit: int = MAX_LIST_LINE) -> str:
+    """`parts` joined with commas, as many as fit in `limit` characters, then "… and N more"."""
+    used = 0
+    for i, part in enumerate(parts):
+        used += len(part) + 2
+        if used > limit:
+            return ", ".join(parts[:i]) + f" … and {len(parts) - i} more"
+    return ", ".join(parts)
 
 
 def _mute(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
@@ -331,8 +358,10 @@ def _clear_disabled(c: Commands, channel: str) -> None:
 def _status(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     _no_args(args)
     now = c.now()
+    cycles = c.store.cycles(limit=300)
     return CommandReply("\n".join([
-        *_cycle_lines(c.store.cycles(limit=300), now),
+        *_cycle_lines(cycles, now),
+        *_over_budget_lines(_last_cycle(cycles), cmd.channel),
         *_failing_lines(c),
         _feedback_line(c.store.feedback(cmd.channel)),
     ]))
@@ -349,8 +378,7 @@ def _cycle_lines(cycles: list[dict[str, Any]], now: datetime) -> list[str]:
         return ["*Last poll:* none yet"]
     when = _parse_time(cycles[0].get("at"))
     ago = f"{_ago(now - when)} ago" if when else "at an unknown time"
-    batch = [cy for cy in cycles if when and (t := _parse_time(cy.get("at"))) and when - t <= CYCLE_SPREAD]
-    last = {key: sum(int(cy.get(key, 0) or 0) for cy in batch or cycles[:1]) for key in _CYCLE_COUNTS}
+    last = {key: sum(int(cy.get(key, 0) or 0) for cy in _last_cycle(cycles)) for key in _CYCLE_COUNTS}
     today = now.date()
     alerts_today = sum(int(cy.get("alerts", 0) or 0) for cy in cycles
                        if (t := _parse_time(cy.get("at"))) and t.date() == today)
@@ -360,6 +388,29 @@ def _cycle_lines(cycles: list[dict[str, Any]], now: datetime) -> list[str]:
         f"{last['alerts']} alerts",
         f"*Alerts today (UTC):* {alerts_today}",
     ]
+
+
+def _last_cycle(cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of the newest cycle: the newest one and its batches (newest first)."""
+    if not cycles:
+        return []
+    when = _parse_time(cycles[0].get("at"))
+    batch = [cy for cy in cycles if when and (t := _parse_time(cy.get("at"))) and when - t <= CYCLE_SPREAD]
+    return batch or cycles[:1]
+
+
+def _over_budget_lines(cycle: list[dict[str, Any]], channel: str) -> list[str]:
+    """This channel's custom topics that the last poll skipped on some items as too costly."""
+    items: Counter[str] = Counter()
+    for record in cycle:
+        for entry in record.get("over_budget") or ():
+            if len(entry) == 3 and entry[0] == channel:
+                items[str(entry[1])] += int(entry[2] or 0)
+    if not items:
+        return []
+    shown = capped_join([f"`{escape(name)}` on {n} items" for name, n in sorted(items.items())])
+    return [f"*Custom topics skipped as too costly (last poll):* {shown} — simplify them "
+            "(fewer or shorter NEARs), or `/vigil topic remove` them"]
 
 
 def _failing_lines(c: Commands) -> list[str]:
@@ -428,9 +479,14 @@ def _topic_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     if len(query) > MAX_TOPIC_QUERY:
         raise UsageError(f"QUERY is longer than {MAX_TOPIC_QUERY} characters.")
     try:
-        parse_query(query)
+        tree = parse_query(query)
     except QueryError as exc:
         raise UsageError(f"That query does not parse: {escape(exc.brief)}") from None
+    # Replacing a topic of the same name does not add one.
+    others = sum(1 for t in c.store.custom_topics(cmd.channel) if t.id != name)
+    problem = custom_topic_problem(tree, others)
+    if problem:
+        return CommandReply(problem)
     c.store.put_custom_topic(Topic(id=name, name=name, query=query, channel=cmd.channel))
     c.store.put_subscription(Subscription(cmd.channel, name, True, c.now()))
     return confirm(cmd, f"added the custom topic *{escape(name)}* (`{escape(query)}`) and subscribed "

@@ -69,6 +69,8 @@ class CycleReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     long_failing: list[str] = field(default_factory=list)
+    # (channel, topic name, items): topics skipped on items for running out of work.
+    over_budget: list[tuple[str, str, int]] = field(default_factory=list)
 
     def summary_line(self) -> str:
         line = (
@@ -107,6 +109,7 @@ class CycleReport:
             "sources_deferred": self.sources_deferred,
             "failures": [list(f) for f in self.failures],
             "warnings": [list(w) for w in self.warnings], "long_failing": self.long_failing,
+            "over_budget": [list(o) for o in self.over_budget],
         }
 
 
@@ -159,6 +162,9 @@ def run_cycle(
             report.long_failing.append(source.id)
     report.sources_deferred = len(due) - reached
     report.digest_queued = router.digest_queued
+    for topic, items in classifier.skipped():
+        log.warning("topic over its work budget, skipped: %s on %d items", topic.id, items)
+        report.over_budget.append((topic.channel or "", topic.name, items))
     store.record_cycle(report.as_record())
     return report
 
