@@ -9,13 +9,20 @@ return a fresh `ts`. Script failures per method, consumed in order:
 
 Paths outside /api/ (e.g. /response/abc) accept response_url posts and are recorded
 with method "response_url:<path>".
+
+`conversations.history` and `conversations.replies` answer from the messages posted
+(with their metadata when `include_all_metadata` is asked), like Slack. A reply can
+be slowed (`delay`) or lost after Slack accepted the message (`lost()`: the message
+exists, the connection closes before the answer), and `post_delay` slows every post.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +35,13 @@ class Reply:
     status: int = 200
     body: dict[str, Any] | None = None  # None: the default success body for the method
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering
+    drop: bool = False  # accept the call, then close the connection without an answer
+
+
+def lost() -> Reply:
+    """Slack takes the message, but the answer never arrives (a broken connection)."""
+    return Reply(drop=True)
 
 
 def ok(**extra: Any) -> Reply:
@@ -61,6 +75,7 @@ class FakeSlack:
         self._scripts: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._ts = 0
+        self.post_delay = 0.0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -121,24 +136,52 @@ class FakeSlack:
 
     def _answer(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[Reply, Call]:
         method = path[len("/api/"):].split("?", 1)[0] if path.startswith("/api/") else f"response_url:{path}"
+        if "?" in path:
+            body = {**dict(parse_qsl(path.split("?", 1)[1], keep_blank_values=True)), **body}
         with self._lock:
             queue = self._scripts.get(method)
-            reply = queue.popleft() if queue else Reply()
-            call = Call(method, body, headers, reply.status)
-            if reply.body is None:
-                reply = Reply(reply.status, self._success(method, body, call), reply.headers)
+            scripted = queue.popleft() if queue else Reply()
+            call = Call(method, body, headers, scripted.status)
+            reply = scripted
+            if scripted.body is None:
+                reply = Reply(scripted.status, self._success(method, body, call), scripted.headers,
+                              scripted.delay, scripted.drop)
             self.calls.append(call)
+        if method == "chat.postMessage" and self.post_delay:
+            reply = Reply(reply.status, reply.body, reply.headers, reply.delay + self.post_delay, reply.drop)
         return reply, call
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, thread = body.get("channel"), str(body.get("ts") or "")
+        oldest = float(body.get("oldest") or 0)
+        metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = []
+        for c in self.posted(channel):
+            if float(c.ts) < oldest:
+                continue
+            if thread and c.ts != thread and c.body.get("thread_ts") != thread:
+                continue
+            if not thread and c.body.get("thread_ts"):
+                continue
+            message = {"type": "message", "ts": c.ts, "text": c.body.get("text", "")}
+            if metadata and c.body.get("metadata"):
+                message["metadata"] = c.body["metadata"]
+            messages.append(message)
+        messages.sort(key=lambda m: float(m["ts"]), reverse=not thread)
+        return {"ok": True, "messages": messages, "has_more": False}
 
     def _success(self, method: str, body: dict[str, Any], call: Call) -> dict[str, Any]:
         if method in ("chat.postMessage", "chat.update"):
             if method == "chat.postMessage":
-                self._ts += 1
-                call.ts = f"1700000000.{self._ts:06d}"
+                # Like Slack: the wall-clock time of the post, unique and increasing.
+                self._ts = max(self._ts + 1, int(time.time() * 1_000_000))
+                call.ts = f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
             else:
                 call.ts = str(body.get("ts", ""))
             return {"ok": True, "channel": body.get("channel", ""), "ts": call.ts,
                     "message": {"text": body.get("text", ""), "ts": call.ts}}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(body)
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "team_id": "T1", "bot_id": "B1"}
         return {"ok": True}
@@ -152,6 +195,13 @@ class FakeSlack:
                 raw = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 reply, _ = fake._answer(self.path, _parse_body(raw, headers), headers)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 data = json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")

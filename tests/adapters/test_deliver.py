@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from vigil.adapters.slack.client import SlackChatClient, web_client
 from vigil.adapters.slack.outbox import OutboxClient
 from vigil.adapters.state.sqlite import SQLiteKV
-from vigil.domain.errors import RetryableDeliveryError, SlackAuthError
+from vigil.domain.errors import (
+    ClaimHeldElsewhere,
+    DeliveryOutcomeUnknown,
+    RetryableDeliveryError,
+    SlackAuthError,
+)
 from vigil.domain.models import Alert, Item, Severity, Story, Subscription, TopicMatch
 from vigil.render.preview import preview_text
 from vigil.runtime.local import make_client
 from vigil.services.delivery import Deliverer
 from vigil.services.store import Store
 
-from tests.fakeslack import FakeSlack, rate_limited, server_error, slack_error
+from tests.fakeslack import FakeSlack, Reply, lost, rate_limited, server_error, slack_error
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -293,3 +300,110 @@ def test_channel_paused_or_source_muted_since_routing_gets_nothing(deliverer: De
 
     assert fake_slack.calls == []
     assert store.get_delivery("s1", "C1") is None
+
+
+# ---------------------------------------------------------------- unknown outcomes
+
+
+def reconciling(store: Store, fake: FakeSlack, **kw: Any) -> Deliverer:
+    """A deliverer that reconciles unresolved claims at once (no grace), as after a crash."""
+    return Deliverer(store, slack(fake), sleep=lambda _: None, interval=0, grace=timedelta(0), **kw)
+
+
+def test_a_post_whose_answer_was_lost_is_found_in_history_not_posted_again(store: Store,
+                                                                           fake_slack: FakeSlack) -> None:
+    # Given Slack takes the message but the connection breaks before its answer
+    fake_slack.script("chat.postMessage", lost())
+    deliverer = reconciling(store, fake_slack)
+    with pytest.raises(DeliveryOutcomeUnknown):
+        deliverer.deliver(make_alert())
+    assert store.get_delivery("s1", "C1").status == "pending", "the claim stays: the outcome is unknown"
+
+    # When the alert is tried again
+    assert deliverer.deliver(make_alert()) == "duplicate"
+
+    # Then the message Slack has is recorded, and nothing was posted twice
+    [message] = fake_slack.top_level("C1")
+    assert store.get_delivery("s1", "C1").ts == message.ts
+    assert fake_slack.calls_to("conversations.history")[0].body["include_all_metadata"] in ("1", "true", "True")
+
+
+def test_a_lost_answer_for_a_message_slack_never_got_is_posted_once(store: Store, fake_slack: FakeSlack) -> None:
+    # Given the connection broke before Slack recorded anything
+    fake_slack.script("chat.postMessage", Reply(500, {"ok": False, "error": "internal_error"}),
+                      Reply(500, {"ok": False, "error": "internal_error"}),
+                      Reply(500, {"ok": False, "error": "internal_error"}))
+    deliverer = reconciling(store, fake_slack)
+    with pytest.raises(RetryableDeliveryError):
+        deliverer.deliver(make_alert())
+    # When it is tried again, history shows no message: it is posted, once
+    assert deliverer.deliver(make_alert()) == "sent"
+    assert len(fake_slack.top_level("C1")) == 1
+
+
+def test_a_thread_reply_whose_answer_was_lost_is_found_in_the_thread(store: Store, fake_slack: FakeSlack) -> None:
+    deliverer = reconciling(store, fake_slack)
+    assert deliverer.deliver(make_alert()) == "sent"
+    fake_slack.script("chat.postMessage", lost())
+    with pytest.raises(DeliveryOutcomeUnknown):
+        deliverer.deliver(make_alert(source="ap", kind="update"))
+    assert "ap" in store.get_delivery("s1", "C1").reply_claims
+
+    assert deliverer.deliver(make_alert(source="ap", kind="update")) == "duplicate"
+
+    assert len(fake_slack.replies("C1")) == 1
+    assert store.get_delivery("s1", "C1").reply_claims == {}
+    assert fake_slack.calls_to("conversations.replies")
+
+
+def test_without_history_access_an_unresolved_claim_waits_for_its_lease(store: Store,
+                                                                         fake_slack: FakeSlack) -> None:
+    # Given an app without the history scopes and a post whose answer was lost
+    fake_slack.script("conversations.history", *[slack_error("missing_scope")] * 3)
+    fake_slack.script("chat.postMessage", lost())
+    patient = reconciling(store, fake_slack, lease=timedelta(minutes=5))
+    with pytest.raises(DeliveryOutcomeUnknown):
+        patient.deliver(make_alert())
+
+    # Then within the lease nothing is posted again
+    with pytest.raises(RetryableDeliveryError, match="lease"):
+        patient.deliver(make_alert())
+    assert len(fake_slack.top_level("C1")) == 1
+
+    # And after it the claim is taken over (the documented cost: a possible second post)
+    assert reconciling(store, fake_slack, lease=timedelta(0)).deliver(make_alert()) == "sent"
+    assert len(fake_slack.top_level("C1")) == 2
+
+
+def test_a_claim_whose_holder_died_is_resolved_at_once(store: Store, fake_slack: FakeSlack) -> None:
+    # Given a claim held by a process that no longer runs (a killed `vigil run`)
+    assert store.claim_delivery("s1", "C1", holder="host:999999")
+    alive = {"host:999999": False}
+    deliverer = Deliverer(store, slack(fake_slack), sleep=lambda _: None, interval=0,
+                          is_holder_alive=alive.get)
+
+    # Then it is reconciled without waiting for the grace period, and posted once
+    assert deliverer.deliver(make_alert()) == "sent"
+    assert len(fake_slack.top_level("C1")) == 1
+
+
+def test_a_claim_whose_holder_still_runs_is_left_alone(store: Store, fake_slack: FakeSlack) -> None:
+    assert store.claim_delivery("s1", "C1", holder="host:1")
+    deliverer = Deliverer(store, slack(fake_slack), sleep=lambda _: None, interval=0, grace=timedelta(0),
+                          is_holder_alive=lambda _: True)
+    with pytest.raises(ClaimHeldElsewhere):
+        deliverer.deliver(make_alert())
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_connection_errors_on_a_post_are_not_retried_blindly(store: Store) -> None:
+    # A closed port: the client must not re-send on its own (the post may have landed).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = SlackChatClient(web_client("xoxb-test", base_url=f"http://127.0.0.1:{port}/api/",
+                                        sleep=lambda _: None))
+    handlers = [type(h).__name__ for h in client.client.retry_handlers]
+    assert "ConnectionErrorRetryHandler" not in handlers and "ConnectionErrorHandler" not in handlers
+    with pytest.raises(DeliveryOutcomeUnknown):
+        client.post_message("C1", {"text": "hello"})
