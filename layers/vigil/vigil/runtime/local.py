@@ -21,6 +21,7 @@ from vigil.adapters.feeds.reader import HttpFeedReader
 from vigil.adapters.slack.client import DEFAULT_API_URL, SlackChatClient, web_client
 from vigil.adapters.slack.outbox import DEFAULT_OUTBOX, OutboxClient
 from vigil.domain.clock import now_utc
+from vigil.domain.errors import ConfigError
 from vigil.domain.models import Topic
 from vigil.ports import ChatClient
 from vigil.render.preview import preview_text
@@ -64,9 +65,25 @@ def is_process_alive(holder: str) -> bool | None:
     return True
 
 
+def post_interval(client: ChatClient, env: Mapping[str, str] | None = None) -> float:
+    """Seconds between posts to one channel: Slack allows about one message per second
+    per channel; the outbox file has no limit. VIGIL_POST_INTERVAL_SECONDS overrides it
+    (a fake Slack in tests, an Enterprise Grid with other limits)."""
+    env = os.environ if env is None else env
+    raw = env.get("VIGIL_POST_INTERVAL_SECONDS", "").strip()
+    if raw:
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= 60:
+            raise ConfigError(f"environment: VIGIL_POST_INTERVAL_SECONDS must be 0..60, got {raw!r}")
+        return seconds
+    return 0.0 if isinstance(client, OutboxClient) else 1.0
+
+
 def make_deliverer(store: Store, client: ChatClient, topics: list[Topic]) -> Deliverer:
-    # Slack's ~1 message/s per channel limit does not apply to the outbox file.
-    interval = 0.0 if isinstance(client, OutboxClient) else 1.0
+    interval = post_interval(client)
     return Deliverer(store, client, interval=interval, topic_names={t.id: t.name for t in topics},
                      holder=this_process(), is_holder_alive=is_process_alive)
 
