@@ -110,9 +110,15 @@ def make_server(host: str, port: int, deps: SlackDeps) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             log.info("%s %s", self.address_string(), format % args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
     server.daemon_threads = True
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    # A burst of Slack requests (a team changing settings at once) overflows the default
+    # listen backlog of 5, and the connections beyond it are reset unanswered.
+    request_queue_size = 128
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
