@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from vigil.domain.errors import ConfigError
+from vigil.domain.errors import ConfigError, StoreError
 
 # The CLI imports this module to build its parser: Slack and the store load only when serving.
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(parser)
     try:
         return serve(parser.parse_args(argv))
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:
         print(f"vigil: error: {exc}", file=sys.stderr)
         return 2
 
