@@ -46,6 +46,7 @@ def build_deps(store: Store, *, signing_secret: str | None = None, sources_file:
     """The real dependencies for a long-running local server (deferred work on threads)."""
     from vigil.adapters.config.sources import load_sources
     from vigil.adapters.config.topics import load_topics
+    from vigil.entrypoints.events import signing_secret_warning
     from vigil.runtime.settings import private_networks_allowed
     from vigil.services.commands import Commands
     from vigil.services.slack_requests import SlackDeps, response_url_allowed
@@ -53,6 +54,9 @@ def build_deps(store: Store, *, signing_secret: str | None = None, sources_file:
     secret = signing_secret if signing_secret is not None else os.environ.get("SLACK_SIGNING_SECRET", "")
     if not secret.strip():
         raise ConfigError("SLACK_SIGNING_SECRET is not set (Slack app > Basic Information > Signing Secret)")
+    warning = signing_secret_warning(secret)
+    if warning:
+        print(f"vigil serve: warning: {warning}", file=sys.stderr, flush=True)
     private = private_networks_allowed()
     commands = Commands(
         store=store,
