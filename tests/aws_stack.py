@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -100,3 +102,33 @@ def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def moto_dynamodb_server(monkeypatch: pytest.MonkeyPatch, table: str) -> Iterator[str]:
+    """moto's server on loopback with the stack's state table named `table`; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    # DynamoDB applies each request atomically; moto does not unless told.
+    make_moto_dynamodb_atomic(monkeypatch)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        create_table(moto_client(endpoint), "StateTable", table)
+        yield endpoint
+    finally:
+        # The server keeps moto's process-wide state: the next test starts empty.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+        server.stop()
+
+
+def moto_client(endpoint: str, **config: Any) -> Any:
+    """A DynamoDB client for a moto server, with fake credentials (never a real account)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(**config) if config else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.adapters.state.memory import MemoryKV
 from vigil.adapters.state.sqlite import SQLiteKV
 from vigil.domain.codec import alert_from_dict
-from vigil.domain.errors import Conflict
+from vigil.domain.errors import Conflict, Contention
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -211,6 +212,68 @@ def test_channel_settings_default_and_round_trip(store: Store) -> None:
     store.put_channel(settings)
     assert store.get_channel("C1") == settings
     assert store.channels() == [settings]
+
+
+def test_update_channel_changes_the_latest_settings(store: Store) -> None:
+    store.put_channel(ChannelSettings("C1", muted_sources=frozenset({"x"})))
+
+    stored = store.update_channel("C1", lambda s: replace(s, threshold=Severity.URGENT))
+
+    assert stored == ChannelSettings("C1", muted_sources=frozenset({"x"}), threshold=Severity.URGENT)
+    assert store.get_channel("C1") == stored
+
+
+def test_update_channel_that_declines_writes_nothing(store: Store) -> None:
+    assert store.update_channel("C1", lambda s: None) is None
+    assert store.channels() == []
+
+
+def test_update_channel_that_keeps_losing_raises_and_saves_nothing(store: Store) -> None:
+    store.sleep = lambda _seconds: None
+
+    def lose_every_race(settings: ChannelSettings) -> ChannelSettings:
+        # Another writer changes the channel between every read and write.
+        store.put_channel(ChannelSettings("C1", paused=not settings.paused))
+        return replace(settings, threshold=Severity.URGENT)
+
+    with pytest.raises(Contention):
+        store.update_channel("C1", lose_every_race)
+    assert store.get_channel("C1").threshold is Severity.ROUTINE
+
+
+def test_subscribe_creates_once_and_reactivates(store: Store) -> None:
+    assert store.subscribe("C1", "taiwan", NOW) is True
+    assert store.subscribe("C1", "taiwan", NOW) is False
+    store.put_subscription(Subscription("C1", "taiwan", active=False, created_at=NOW))
+    later = NOW + timedelta(days=1)
+
+    assert store.subscribe("C1", "taiwan", later) is True
+
+    assert store.subscriptions("C1") == [Subscription("C1", "taiwan", True, later)]
+
+
+def test_subscription_removed_meanwhile_is_not_recreated(store: Store) -> None:
+    store.put_subscription(Subscription("C1", "taiwan"))
+
+    def deactivate_after_an_unsubscribe(sub: Subscription) -> Subscription:
+        store.delete_subscription("C1", "taiwan")  # lands between the read and the write
+        return replace(sub, active=False)
+
+    assert store.update_subscription("C1", "taiwan", deactivate_after_an_unsubscribe) is None
+    assert store.subscriptions("C1") == []
+    assert store.update_subscription("C1", "gone", lambda s: s) is None
+    assert store.subscriptions() == []
+
+
+def test_set_subscriptions_active_changes_only_that_channel(store: Store) -> None:
+    store.put_subscription(Subscription("C1", "taiwan"))
+    store.put_subscription(Subscription("C1", "sanctions", active=False))
+    store.put_subscription(Subscription("C2", "taiwan"))
+
+    assert store.set_subscriptions_active("C1", False) == ["taiwan"]
+    assert [s.active for s in store.subscriptions("C1")] == [False, False]
+    assert store.set_subscriptions_active("C1", True) == ["sanctions", "taiwan"]
+    assert [s.active for s in store.subscriptions()] == [True, True, True]
 
 
 def test_custom_topics_belong_to_a_channel(store: Store) -> None:
@@ -445,3 +508,22 @@ def test_concurrent_outlet_claims_keep_every_outlet(store: Store) -> None:
 
     assert all(race(4, claim))
     assert sorted(store.get_delivery("s1", "C1").outlets) == ["o0", *outlets]
+
+
+def test_concurrent_channel_updates_keep_every_change(store: Store) -> None:
+    sources = iter(f"src-{i:02d}" for i in range(20))
+    lock = threading.Lock()
+
+    def mute_one() -> bool:
+        with lock:
+            source = next(sources)
+        return store.update_channel("C1", lambda s: replace(s, muted_sources=s.muted_sources | {source})) is not None
+
+    assert all(race(20, mute_one))
+    assert store.get_channel("C1").muted_sources == frozenset(f"src-{i:02d}" for i in range(20))
+
+
+def test_concurrent_subscribes_create_one_subscription(store: Store) -> None:
+    results = race(8, lambda: store.subscribe("C1", "taiwan", NOW))
+    assert sorted(results) == [False] * 7 + [True]
+    assert store.subscriptions("C1") == [Subscription("C1", "taiwan", True, NOW)]

@@ -15,10 +15,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.aws_stack import create_table, make_moto_dynamodb_atomic
+from tests.aws_stack import moto_dynamodb_server
 from tests.fakeslack import FakeSlack
 from tests.loopback import serve_bodies
 
@@ -66,19 +65,8 @@ def feeds() -> Iterator[str]:
 @pytest.fixture
 def dynamodb_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's server on loopback with the stack's state table; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
-
-    # DynamoDB applies each request atomically; moto does not unless told (see aws_stack).
-    make_moto_dynamodb_atomic(monkeypatch)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    create_table(client, "StateTable", TABLE)
-    yield endpoint
-    server.stop()
+    with moto_dynamodb_server(monkeypatch, TABLE) as endpoint:
+        yield endpoint
 
 
 def _env(endpoint: str, slack: FakeSlack) -> dict[str, str]:

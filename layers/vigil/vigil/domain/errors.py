@@ -15,6 +15,10 @@ class Conflict(Exception):
     """A conditional write lost: the record changed or already exists."""
 
 
+class Contention(StoreError):
+    """A change lost to concurrent writers on every retry; nothing was written, try again."""
+
+
 class WireFormatError(ValueError):
     """A queue message or stored record is not in a format (or schema version) this code reads."""
 

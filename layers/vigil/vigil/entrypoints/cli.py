@@ -300,7 +300,8 @@ def _stored_health(spec: str | None, configured: list[Source]) -> _StoredHealth:
         spec = str(DEFAULT_STATE)
     elif dynamodb_table(spec) is None and not Path(spec).exists():
         raise ConfigError(f"{spec}: state file not found")
-    store = open_store(spec)
+    # Read-only: a check must not change the state a running `vigil serve` or cron uses.
+    store = open_store(spec, read_only=True)
     try:
         every = store.with_custom_sources(configured)
         now = now_utc()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from vigil.domain.errors import ConfigError
+from vigil.domain.errors import ConfigError, StoreError
 
 # The CLI imports this module to build its parser: Slack and the store load only when serving.
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ def build_deps(store: Store, *, signing_secret: str | None = None, sources_file:
     """The real dependencies for a long-running local server (deferred work on threads)."""
     from vigil.adapters.config.sources import load_sources
     from vigil.adapters.config.topics import load_topics
+    from vigil.entrypoints.events import signing_secret_warning
     from vigil.runtime.settings import private_networks_allowed
     from vigil.services.commands import Commands
     from vigil.services.slack_requests import SlackDeps, response_url_allowed
@@ -53,6 +54,9 @@ def build_deps(store: Store, *, signing_secret: str | None = None, sources_file:
     secret = signing_secret if signing_secret is not None else os.environ.get("SLACK_SIGNING_SECRET", "")
     if not secret.strip():
         raise ConfigError("SLACK_SIGNING_SECRET is not set (Slack app > Basic Information > Signing Secret)")
+    warning = signing_secret_warning(secret)
+    if warning:
+        print(f"vigil serve: warning: {warning}", file=sys.stderr, flush=True)
     private = private_networks_allowed()
     commands = Commands(
         store=store,
@@ -110,9 +114,15 @@ def make_server(host: str, port: int, deps: SlackDeps) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             log.info("%s %s", self.address_string(), format % args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
     server.daemon_threads = True
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    # A burst of Slack requests (a team changing settings at once) overflows the default
+    # listen backlog of 5, and the connections beyond it are reset unanswered.
+    request_queue_size = 128
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -152,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(parser)
     try:
         return serve(parser.parse_args(argv))
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:
         print(f"vigil: error: {exc}", file=sys.stderr)
         return 2
 

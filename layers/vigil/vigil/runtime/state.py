@@ -22,9 +22,14 @@ def dynamodb_table(spec: str) -> str | None:
     return table
 
 
-def open_store(spec: str) -> Store:
+def open_store(spec: str, *, read_only: bool = False) -> Store:
     """`dynamodb://TABLE` uses boto3's standard configuration (AWS_REGION,
-    AWS_ENDPOINT_URL, profiles); anything else is a SQLite file path."""
+    AWS_ENDPOINT_URL, profiles); anything else is a SQLite file path.
+
+    `read_only` opens a SQLite file without writing to it or beside it (no WAL switch,
+    no schema, no -wal/-shm files); a DynamoDB table is only written when asked to.
+    Failures raise StoreError with a one-line message.
+    """
     table = dynamodb_table(spec)
     if table is not None:
         # Imported lazily so the SQLite path never pays for boto3's import.
@@ -33,4 +38,4 @@ def open_store(spec: str) -> Store:
         return Store(DynamoKV(table))
     from vigil.adapters.state.sqlite import SQLiteKV
 
-    return Store(SQLiteKV(spec))
+    return Store(SQLiteKV(spec, read_only=read_only))

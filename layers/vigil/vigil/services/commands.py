@@ -13,7 +13,7 @@ import html
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigil.domain.addresses import host_problem, shareable_error
 from vigil.domain.clock import now_utc
-from vigil.domain.models import Severity, Source, Subscription, Topic
+from vigil.domain.errors import Contention
+from vigil.domain.models import ChannelSettings, Severity, Source, Topic
 from vigil.domain.query import QueryError
 from vigil.domain.query import parse as parse_query
 from vigil.domain.topic_limits import custom_topic_problem
@@ -39,6 +40,8 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # Slack sends links typed in a command as <url> or <url|label>.
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|[^>]*)?>")
+NOT_SAVED = ("Vigil could not save that: this channel's settings kept changing at the same moment. "
+             "Check `/vigil list` and try again.")
 
 
 class UsageError(Exception):
@@ -122,6 +125,9 @@ class Commands:
         except UsageError as exc:
             why = f"{exc}\n" if str(exc) else ""
             return CommandReply(f"{why}Usage: `{self.name} {sub.usage}`")
+        except Contention:
+            # Never a confirmation for a change that was not stored.
+            return CommandReply(NOT_SAVED)
 
     def _lookup(self, words: list[str]) -> Subcommand | None:
         if not words:
@@ -190,11 +196,8 @@ def _topics(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
 
 def _subscribe(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     topic = _one_topic(c, cmd, args)
-    existing = {s.topic: s for s in c.store.subscriptions(cmd.channel)}
-    sub = existing.get(topic.id)
-    if sub is not None and sub.active:
+    if not c.store.subscribe(cmd.channel, topic.id, c.now()):
         return CommandReply(f"This channel is already subscribed to *{escape(topic.name)}*.")
-    c.store.put_subscription(Subscription(cmd.channel, topic.id, True, c.now()))
     _clear_disabled(c, cmd.channel)
     reply = confirm(cmd, f"subscribed this channel to *{escape(topic.name)}*. "
                          "New stories from now on are posted here (no backlog).")
@@ -256,25 +259,32 @@ def capped_join(parts: list[str], limit: int = MAX_LIST_LINE) -> str:
 
 def _mute(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     source = _one_source(c, args)
-    settings = c.store.get_channel(cmd.channel)
-    if source.id in settings.muted_sources:
+    if c.store.update_channel(cmd.channel, lambda s: muted(s, source.id)) is None:
         return CommandReply(f"*{escape(source.display_name)}* is already muted here.")
-    settings.muted_sources = settings.muted_sources | {source.id}
-    c.store.put_channel(settings)
     return confirm(cmd, f"muted *{escape(source.display_name)}* in this channel.")
+
+
+def muted(settings: ChannelSettings, source_id: str) -> ChannelSettings | None:
+    """The settings with `source_id` muted; None when it already is."""
+    if source_id in settings.muted_sources:
+        return None
+    return replace(settings, muted_sources=settings.muted_sources | {source_id})
+
+
+def _unmuted(settings: ChannelSettings, source_id: str) -> ChannelSettings | None:
+    if source_id not in settings.muted_sources:
+        return None
+    return replace(settings, muted_sources=settings.muted_sources - {source_id})
 
 
 def _unmute(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     if len(args) != 1:
         raise UsageError()
-    settings = c.store.get_channel(cmd.channel)
     source = c.find_source(args[0])
     # A source removed since it was muted can still be unmuted by its id.
     source_id = source.id if source else args[0]
-    if source_id not in settings.muted_sources:
+    if c.store.update_channel(cmd.channel, lambda s: _unmuted(s, source_id)) is None:
         return CommandReply(f"`{escape(args[0])}` is not muted here.")
-    settings.muted_sources = settings.muted_sources - {source_id}
-    c.store.put_channel(settings)
     return confirm(cmd, f"unmuted *{escape(source.display_name if source else source_id)}* in this channel.")
 
 
@@ -285,18 +295,14 @@ def _threshold(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
         level = Severity.parse(args[0])
     except ValueError:
         raise UsageError(f"`{escape(args[0])}` is not a severity.") from None
-    settings = c.store.get_channel(cmd.channel)
-    settings.threshold = level
-    c.store.put_channel(settings)
+    c.store.update_channel(cmd.channel, lambda s: replace(s, threshold=level))
     return confirm(cmd, f"set this channel's threshold to *{level.label}*: "
                         f"only {level.label} stories and above are posted.")
 
 
 def _digest(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     mode = parse_digest_args(args)
-    settings = c.store.get_channel(cmd.channel)
-    settings.digest = mode
-    c.store.put_channel(settings)
+    c.store.update_channel(cmd.channel, lambda s: replace(s, digest=mode))
     if mode == "off":
         return confirm(cmd, "turned the digest off: stories are posted as they come.")
     return confirm(cmd, f"switched this channel to a *{mode}* digest instead of one message per story.")
@@ -324,35 +330,27 @@ def parse_digest_args(args: list[str]) -> str:
 
 def _pause(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     _no_args(args)
-    settings = c.store.get_channel(cmd.channel)
-    if settings.paused:
+    if c.store.update_channel(cmd.channel, lambda s: None if s.paused else replace(s, paused=True)) is None:
         return CommandReply("This channel is already paused.")
-    settings.paused = True
-    c.store.put_channel(settings)
     return confirm(cmd, "paused Vigil in this channel. `/vigil resume` restarts it.")
 
 
 def _resume(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     _no_args(args)
-    settings = c.store.get_channel(cmd.channel)
-    if not settings.paused and not settings.disabled_reason:
+
+    def running(s: ChannelSettings) -> ChannelSettings | None:
+        return replace(s, paused=False, disabled_reason="") if s.paused or s.disabled_reason else None
+
+    if c.store.update_channel(cmd.channel, running) is None:
         return CommandReply("Vigil is already running in this channel.")
-    settings.paused = False
-    c.store.put_channel(settings)
-    _clear_disabled(c, cmd.channel)
+    c.store.set_subscriptions_active(cmd.channel, True)
     return confirm(cmd, "resumed Vigil in this channel.")
 
 
 def _clear_disabled(c: Commands, channel: str) -> None:
     """Undo a delivery failure's disabling: someone is evidently using the channel again."""
-    settings = c.store.get_channel(channel)
-    if settings.disabled_reason:
-        settings.disabled_reason = ""
-        c.store.put_channel(settings)
-    for sub in c.store.subscriptions(channel):
-        if not sub.active:
-            sub.active = True
-            c.store.put_subscription(sub)
+    c.store.update_channel(channel, lambda s: replace(s, disabled_reason="") if s.disabled_reason else None)
+    c.store.set_subscriptions_active(channel, True)
 
 
 def _status(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
@@ -488,7 +486,7 @@ def _topic_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     if problem:
         return CommandReply(problem)
     c.store.put_custom_topic(Topic(id=name, name=name, query=query, channel=cmd.channel))
-    c.store.put_subscription(Subscription(cmd.channel, name, True, c.now()))
+    c.store.subscribe(cmd.channel, name, c.now())
     return confirm(cmd, f"added the custom topic *{escape(name)}* (`{escape(query)}`) and subscribed "
                         "this channel to it.")
 

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -282,12 +283,8 @@ def _reply_claim(value: str) -> tuple[datetime | None, str]:
 
 def disable_channel(store: Store, channel: str, reason: str) -> None:
     """Stop delivering to a channel Slack says we cannot post to, until /vigil resume."""
-    settings = store.get_channel(channel)
-    settings.disabled_reason = reason
-    store.put_channel(settings)
-    for sub in store.subscriptions(channel):
-        if sub.active:
-            sub.active = False
-            store.put_subscription(sub)
+    store.update_channel(channel, lambda s: replace(s, disabled_reason=reason))
+    # Only subscriptions that still exist: one removed meanwhile must not come back.
+    store.set_subscriptions_active(channel, False)
     log.warning("channel disabled: channel=%s reason=%s (re-invite the bot, then /vigil resume)",
                 channel, reason)

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from vigil.domain.errors import Contention
 from vigil.render.slack import (
     ACTION_MUTE_SOURCE,
     ACTION_NOT_RELEVANT,
@@ -19,6 +20,7 @@ from vigil.render.slack import (
     escape,
     parse_button_value,
 )
+from vigil.services.commands import muted
 from vigil.services.store import Store
 
 log = logging.getLogger("vigil.services.interactions")
@@ -72,10 +74,12 @@ def _record_feedback(store: Store, channel: str, user: str, verdict: str, value:
 
 
 def _mute(store: Store, channel: str, user: str, source_id: str) -> str:
-    settings = store.get_channel(channel)
-    if source_id not in settings.muted_sources:
-        settings.muted_sources = settings.muted_sources | {source_id}
-        store.put_channel(settings)
+    try:
+        store.update_channel(channel, lambda s: muted(s, source_id))
+    except Contention:
+        # The message must not say "muted" when it was not saved.
+        log.warning("mute not saved: channel=%s source=%s (settings contended)", channel, source_id)
+        return f":warning: <@{user}> could not mute *{escape(source_id)}* just now: please click again"
     return f":no_bell: <@{user}> muted *{escape(source_id)}* in this channel (`/vigil unmute {escape(source_id)}`)"
 
 

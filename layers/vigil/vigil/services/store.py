@@ -27,15 +27,17 @@ either nothing (the item is new again next cycle) or everything delivery needs.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from vigil.domain.clock import iso_key as _iso
 from vigil.domain.clock import now_utc
 from vigil.domain.codec import alert_to_dict, encode_value, from_record, parse_time, to_record
-from vigil.domain.errors import Conflict
+from vigil.domain.errors import Conflict, Contention
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -54,6 +56,11 @@ CYCLE_TTL = timedelta(days=7)
 DIGEST_TTL = timedelta(days=3)
 # An alert Slack cannot take for a week is dropped (logged by the drain): the story is stale.
 OUTBOX_TTL = timedelta(days=7)
+# A versioned read-modify-write retries this often when other writers keep winning:
+# 20 people changing one channel at the same instant all get through, and a reply
+# still comes well inside Slack's 3 seconds (each wait is at most UPDATE_BACKOFF_MAX).
+UPDATE_ATTEMPTS = 40
+UPDATE_BACKOFF_MAX = 0.05
 
 _encode = encode_value
 _dt = parse_time
@@ -78,8 +85,10 @@ class OutboxEntry:
 class Store:
     """Domain operations; the only thing handlers, the pipeline and Slack code use."""
 
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.kv = kv
+        # Waits between retries of a lost versioned update (tests may pass a no-op).
+        self.sleep = sleep
 
     def close(self) -> None:
         self.kv.close()
@@ -196,7 +205,50 @@ class Store:
         return [from_record(Subscription, d) for _, d in self.kv.query("SUB", prefix=prefix)]
 
     def put_subscription(self, sub: Subscription) -> None:
+        """Write a subscription as given, unconditionally (setup and tests; users go through
+        `subscribe` and `update_subscription`)."""
         self.kv.put("SUB", f"{sub.channel}#{sub.topic}", to_record(sub))
+
+    def subscribe(self, channel: str, topic: str, now: datetime) -> bool:
+        """Make (channel, topic) an active subscription created at `now`; False if it already was."""
+
+        def activate(data: Record | None) -> Record | None:
+            if data is not None and data.get("active"):
+                return None
+            return to_record(Subscription(channel, topic, True, now))
+
+        return self._rewrite("SUB", f"{channel}#{topic}", activate)[1]
+
+    def update_subscription(
+        self, channel: str, topic: str, change: Callable[[Subscription], Subscription | None]
+    ) -> Subscription | None:
+        """Change a subscription that exists, atomically; None when it is gone or `change` declines.
+
+        A subscription removed meanwhile stays removed: the write is conditional on the
+        version that was read, so it fails (and is not retried into a new record) when
+        an unsubscribe got there first. `change` may run more than once.
+        """
+
+        def on_record(data: Record | None) -> Record | None:
+            if data is None:
+                return None
+            new = change(from_record(Subscription, data))
+            return None if new is None else to_record(new)
+
+        record, written = self._rewrite("SUB", f"{channel}#{topic}", on_record)
+        return from_record(Subscription, record) if written and record is not None else None
+
+    def set_subscriptions_active(self, channel: str, active: bool) -> list[str]:
+        """(De)activate every subscription the channel still has; the topics changed."""
+
+        def to_state(sub: Subscription) -> Subscription | None:
+            return None if sub.active == active else replace(sub, active=active)
+
+        changed = []
+        for sub in self.subscriptions(channel):
+            if sub.active != active and self.update_subscription(channel, sub.topic, to_state):
+                changed.append(sub.topic)
+        return changed
 
     def delete_subscription(self, channel: str, topic: str) -> bool:
         return self.kv.delete("SUB", f"{channel}#{topic}")
@@ -206,7 +258,29 @@ class Store:
         return from_record(ChannelSettings, data) if data else ChannelSettings(channel=channel)
 
     def put_channel(self, settings: ChannelSettings) -> None:
+        """Replace a channel's settings unconditionally (setup and tests): a change a user
+        asked for goes through `update_channel`, so concurrent changes cannot undo it."""
         self.kv.put("CHANNEL", settings.channel, to_record(settings))
+
+    def update_channel(
+        self, channel: str, change: Callable[[ChannelSettings], ChannelSettings | None]
+    ) -> ChannelSettings | None:
+        """Apply `change` to the channel's latest settings atomically; the settings stored,
+        or None when `change` returned None (nothing to do).
+
+        A versioned read-modify-write: when another writer changed the settings between
+        the read and the write, it re-reads and applies `change` again (so `change` must
+        be free of side effects). Raises Contention when it keeps losing: the caller must
+        not report the change as saved.
+        """
+
+        def on_record(data: Record | None) -> Record | None:
+            current = from_record(ChannelSettings, data) if data else ChannelSettings(channel=channel)
+            new = change(current)
+            return None if new is None else to_record(replace(new, channel=channel))
+
+        record, written = self._rewrite("CHANNEL", channel, on_record)
+        return from_record(ChannelSettings, record) if written and record is not None else None
 
     def channels(self) -> list[ChannelSettings]:
         return [from_record(ChannelSettings, d) for _, d in self.kv.query("CHANNEL")]
@@ -315,6 +389,29 @@ class Store:
             return {"outlets": [o for o in outlets if o != outlet], "reply_claims": claims}
 
         self._update_delivery(story_id, channel, remove)
+
+    def _rewrite(
+        self, pk: str, sk: str, change: Callable[[Record | None], Record | None]
+    ) -> tuple[Record | None, bool]:
+        """Versioned read-modify-write of one record: (the record now stored, whether written).
+
+        `change` gets the current record without its bookkeeping (None: absent) and returns
+        the new one, or None to leave it. The write expects exactly the version read (or
+        absence), so a lost race is retried on fresh data, never written over it.
+        """
+        for attempt in range(UPDATE_ATTEMPTS):
+            data = self.kv.get(pk, sk)
+            new = change(_bare(data) if data is not None else None)
+            if new is None:
+                return data, False
+            try:
+                self.kv.put(pk, sk, new, expect_version=data["_v"] if data is not None else None)
+            except Conflict:
+                # Full jitter: the racing writers spread out instead of colliding again.
+                self.sleep(random.uniform(0, min(UPDATE_BACKOFF_MAX, 0.002 * 2**attempt)))
+                continue
+            return new, True
+        raise Contention(f"{pk} {sk}: changed by others on each of {UPDATE_ATTEMPTS} attempts; not saved")
 
     def _update_delivery(
         self, story_id: str, channel: str, change: Callable[[Record], Record | None]
