@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
 from vigil.domain.models import Source, Topic
 from vigil.render.slack import ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT, button_value
 from vigil.services.commands import Commands
@@ -70,7 +71,8 @@ def responses() -> list[tuple[str, dict[str, Any]]]:
 @pytest.fixture
 def deps(store: Store, responses: list[tuple[str, dict[str, Any]]]) -> SlackDeps:
     commands = Commands(store, TOPICS, SOURCES, admins=frozenset({"UADMIN"}))
-    return SlackDeps(SECRET, commands, respond=lambda url, body: responses.append((url, body)))
+    return SlackDeps(commands, respond=lambda url, body: responses.append((url, body)),
+                     verify=request_verifier(SECRET))
 
 
 def snapshot(store: Store) -> tuple[object, ...]:
@@ -225,7 +227,7 @@ def test_bad_signature_is_rejected_without_side_effects(deps: SlackDeps, store: 
 
 def test_signature_check_uses_the_injected_clock(deps: SlackDeps, store: Store) -> None:
     body = command_body("subscribe taiwan")
-    deps.clock = lambda: 1_000_000.0
+    deps.verify = request_verifier(SECRET, clock=lambda: 1_000_000.0)
 
     assert post(deps, "/slack/commands", body, sign(body, 1_000_000 - 299))[0] == 200
     assert post(deps, "/slack/commands", body, sign(body, 1_000_000 - 301))[0] == 401
@@ -237,11 +239,8 @@ def test_unknown_path_and_malformed_payload(deps: SlackDeps) -> None:
 
 
 def test_deferred_update_reaches_a_loopback_response_url(store: Store, fake_slack: FakeSlack) -> None:
-    from vigil.services.slack_requests import post_to_response_url
-
     commands = Commands(store, TOPICS, SOURCES)
-    deps = SlackDeps(SECRET, commands, is_allowed_response_url=lambda url: True)
-    deps.respond = post_to_response_url
+    deps = SlackDeps(commands, respond=post_to_response_url, verify=request_verifier(SECRET), any_response_url=True)
 
     post(deps, "/slack/interactions", click_body(ACTION_NOT_RELEVANT, f"{fake_slack.base_url}/actions/1"))
 
