@@ -25,7 +25,7 @@ from vigil.adapters.feeds.reader import HttpFeedReader
 from vigil.adapters.http.fetch import Fetcher, FetchOptions
 from vigil.adapters.slack.client import DEFAULT_API_URL, SlackChatClient, web_client
 from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
-from vigil.adapters.slack.local_server import make_server
+from vigil.adapters.slack.local_server import REQUEST_TIMEOUT, make_server
 from vigil.adapters.slack.outbox import DEFAULT_OUTBOX, OutboxClient
 from vigil.domain.clock import now_utc
 from vigil.domain.errors import ConfigError
@@ -181,9 +181,11 @@ def _run_in_thread(job: DeferredJob, deps: SlackDeps) -> None:
     threading.Thread(target=run_deferred, args=(job, deps), daemon=True, name="vigil-deferred").start()
 
 
-def slack_http_server(host: str, port: int, deps: SlackDeps) -> ThreadingHTTPServer:
-    """The Slack endpoints on a local HTTP server (not started)."""
-    return make_server(host, port, functools.partial(handle_slack_request, deps=deps), max_body=MAX_BODY)
+def slack_http_server(host: str, port: int, deps: SlackDeps, *, timeout: float = REQUEST_TIMEOUT
+                      ) -> ThreadingHTTPServer:
+    """The Slack endpoints on a local HTTP server (not started); `timeout` bounds each request."""
+    return make_server(host, port, functools.partial(handle_slack_request, deps=deps), max_body=MAX_BODY,
+                       timeout=timeout)
 
 
 @contextmanager
