@@ -45,7 +45,11 @@ def command_body(text: str, user: str = "U1", channel: str = "C1",
 
 
 def click_body(action_id: str, response_url: str = "https://hooks.slack.com/actions/T1/1/xyz") -> bytes:
-    payload = {
+    return urlencode({"payload": json.dumps(click_payload(action_id, response_url))}).encode()
+
+
+def click_payload(action_id: str, response_url: str = "https://hooks.slack.com/actions/T1/1/xyz") -> dict[str, Any]:
+    return {
         "type": "block_actions",
         "user": {"id": "U2", "username": "bo", "team_id": "T1"},
         "api_app_id": "A1", "token": "deprecated", "trigger_id": "1.2.3",
@@ -60,7 +64,6 @@ def click_body(action_id: str, response_url: str = "https://hooks.slack.com/acti
                      "value": button_value("s1", "taiwan", "reuters", "item-1"),
                      "text": {"type": "plain_text", "text": "x"}, "action_ts": "1700000001.0"}],
     }
-    return urlencode({"payload": json.dumps(payload)}).encode()
 
 
 @pytest.fixture
@@ -236,6 +239,39 @@ def test_signature_check_uses_the_injected_clock(deps: SlackDeps, store: Store) 
 def test_unknown_path_and_malformed_payload(deps: SlackDeps) -> None:
     assert post(deps, "/slack/events", b"x=1")[0] == 404
     assert post(deps, "/slack/interactions", urlencode({"payload": "{nope"}).encode())[0] == 400
+
+
+MALFORMED = {
+    "user-string": {"user": "x"},
+    "actions-object": {"actions": {}},
+    "channel-number": {"channel": 5},
+    "container-list": {"container": ["C1"]},
+    "actions-strings": {"actions": ["vigil_mute_source"]},
+    "message-string": {"message": "alert"},
+    "blocks-object": {"message": {"blocks": {"type": "section"}}},
+    "elements-number": {"message": {"blocks": [{"block_id": "vigil_status", "elements": 3}]}},
+}
+
+
+@pytest.mark.parametrize("change", MALFORMED.values(), ids=MALFORMED.keys())
+@pytest.mark.parametrize("action", [ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT])
+def test_signed_payload_with_unexpected_types_gets_400_and_changes_nothing(
+        deps: SlackDeps, store: Store, responses: list[tuple[str, Any]], change: dict[str, Any], action: str) -> None:
+    # Given a correctly signed click whose payload has a field of the wrong JSON type
+    body = urlencode({"payload": json.dumps({**click_payload(action), **change})}).encode()
+    before = snapshot(store)
+    # When it arrives
+    status, reply = post(deps, "/slack/interactions", body)
+    # Then it is refused as a bad request, with nothing applied or answered
+    assert status == 400 and reply.startswith("malformed payload")
+    assert snapshot(store) == before
+    assert responses == []
+
+
+def test_accepted_body_that_is_not_utf8_gets_400(deps: SlackDeps) -> None:
+    # slack_sdk's verifier refuses such a body (401); a verifier that passes it must not cause a 500.
+    deps.verify = lambda body, headers: True
+    assert post(deps, "/slack/commands", b"text=\xff\xfe")[0] == 400
 
 
 def test_deferred_update_reaches_a_loopback_response_url(store: Store, fake_slack: FakeSlack) -> None:

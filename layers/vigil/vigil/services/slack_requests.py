@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from vigil.domain.codec import job_from_dict, job_to_dict
 from vigil.services.commands import Commands, SlashCommand, clean_text
-from vigil.services.interactions import handle_block_actions
+from vigil.services.interactions import handle_block_actions, payload_problem
 
 log = logging.getLogger("vigil.services.slack_requests")
 
@@ -81,7 +81,10 @@ def handle_slack_request(path: str, headers: Mapping[str, str], body: bytes, dep
         log.warning("slack request rejected: bad or missing signature path=%s", path)
         return _text(401, "invalid signature")
     path = urlsplit(path).path.rstrip("/")
-    form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    try:
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return _text(400, "body is not UTF-8")
     if form.get("ssl_check"):
         return _text(200, "")
     if path == COMMANDS_PATH:
@@ -121,6 +124,9 @@ def _handle_interaction(form: dict[str, str], deps: SlackDeps) -> Response:
         return _text(400, "payload is not JSON")
     if not isinstance(payload, dict):
         return _text(400, "payload is not an object")
+    problem = payload_problem(payload)
+    if problem:
+        return _text(400, f"malformed payload: {problem}")
     result = handle_block_actions(payload, deps.commands.store)
     if result.update is not None and deps.is_allowed_response_url(result.response_url):
         deps.schedule(job_to_dict("respond", {"url": result.response_url, "body": result.update}))
