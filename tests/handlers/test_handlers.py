@@ -273,6 +273,24 @@ def test_deferred_command_answers_through_response_url(
     assert reply.body.get("text")
 
 
+def test_the_job_worker_needs_no_signing_secret(
+    stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
+) -> None:
+    # Given no signing secret to read (the jobs function has no SSM permission)
+    import boto3
+
+    boto3.client("ssm", region_name="us-east-1").delete_parameter(Name="/vigil/slack/signing-secret")
+    app = handler("slack_jobs")
+    event = load_event("slack-job.json")
+    job = json.loads(event["Records"][0]["body"])
+    job["form"]["response_url"] = f"{fake_slack.base_url}/response/no-secret"
+    event["Records"][0]["body"] = json.dumps(job)
+    # When it runs a deferred command
+    assert app.lambda_handler(event, context) == {"batchItemFailures": []}
+    # Then the reply still goes out
+    assert len(fake_slack.calls_to("response_url:/response/no-secret")) == 1
+
+
 def test_a_deferred_reply_slack_refuses_is_reported_for_retry(
     stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
 ) -> None:
