@@ -173,6 +173,20 @@ def test_response_url_outside_slack_is_not_called(deps: SlackDeps, responses: li
         "https://hooks.slack.com.evil.example/x")
 
 
+@pytest.mark.parametrize(("url", "slack_only", "any_host"), [
+    ("https://hooks.slack.com/actions/1", True, True),
+    ("http://hooks.slack.com/actions/1", False, True),
+    ("http://127.0.0.1:8080/actions/1", False, True),
+    ("https://hooks.slack.com.evil.example/x", False, True),
+    ("ftp://hooks.slack.com/x", False, False),
+    ("https:///no-host", False, False),
+    ("http://[::1/broken", False, False),
+])
+def test_one_response_url_check_for_slack_only_and_private_setups(url: str, slack_only: bool, any_host: bool) -> None:
+    assert response_url_allowed(url) is slack_only
+    assert response_url_allowed(url, any_host=True) is any_host
+
+
 # ---------------------------------------------------------------- rejected requests
 
 
