@@ -29,12 +29,12 @@ demo: $(STAMP)
 
 test: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m ruff check .
-	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	CHECKOV=$(SCAN_VENV)/bin/checkov $(PY) -m pytest -q
 
 lint: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m ruff check .
-	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SCAN_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 
