@@ -29,10 +29,12 @@ demo: $(STAMP)
 
 test: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	CHECKOV=$(SCAN_VENV)/bin/checkov $(PY) -m pytest -q
 
 lint: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SCAN_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 
@@ -49,4 +51,4 @@ deploy: build
 	sam deploy --guided
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) .vigil .pytest_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(SCAN_VENV) .vigil .pytest_cache .ruff_cache .import_linter_cache .aws-sam

@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 3
-HANDLERS = ("poll", "fetch", "notify", "digest", "slack")
+HANDLERS = ("poll", "fetch", "notify", "digest", "slack", "slack_jobs")
 # What the template sets; fake values, as nothing is called at import time.
 ENV = {
     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
@@ -72,7 +72,7 @@ def run() -> list[str]:
         module = f"functions.{name}.app"
         seconds = median_import(module)
         top = ", ".join(f"{pkg} {s * 1000:.0f}" for pkg, s in heaviest(module))
-        lines.append(f"{name:7s} handler import: {seconds * 1000:4.0f} ms = {seconds / boto3_s:.1f}x boto3"
+        lines.append(f"{name:10s} handler import: {seconds * 1000:4.0f} ms = {seconds / boto3_s:.1f}x boto3"
                      f"  (heaviest, ms: {top})")
     return lines
 

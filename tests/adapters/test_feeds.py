@@ -7,9 +7,10 @@ import time
 import pytest
 from vigil.adapters.config.topics import load_topics
 from vigil.adapters.feeds.reader import PARALLEL_PARSE_MIN_SOURCES, HttpFeedReader
-from vigil.adapters.http.fetch import ALLOW_PRIVATE_ENV, Fetcher, FetchOptions
+from vigil.adapters.http.fetch import ALLOW_PRIVATE_ENV, Fetcher
 from vigil.adapters.state.sqlite import SQLiteKV
 from vigil.domain.models import Alert, Source, SourceState
+from vigil.runtime.local import fetch_options
 from vigil.services.cycle import run_cycle
 from vigil.services.store import Store
 
@@ -24,7 +25,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> FeedServer:
 
 
 def _read(sources: list[Source], workers: int, states: dict[str, SourceState] | None = None) -> dict:
-    reader = HttpFeedReader(Fetcher(FetchOptions(total_timeout=5.0)), parse_workers=workers)
+    reader = HttpFeedReader(Fetcher(fetch_options(total_timeout=5.0)), parse_workers=workers)
     try:
         return {source.id: outcome for source, outcome in reader.read(sources, states or {})}
     finally:
@@ -84,7 +85,7 @@ def test_a_source_dribbling_its_headers_is_recorded_as_failing_at_the_deadline(s
     # Given a source whose server sends one header line every 0.3 s forever, and a good one
     dribbling, good = Source("dribbling", server.url("/dribble-headers")), Source("good", server.url("/feed/ok"))
     store = Store(SQLiteKV(":memory:"))
-    reader = HttpFeedReader(Fetcher(FetchOptions(total_timeout=2.0, backoff=0.01)), parse_workers=1)
+    reader = HttpFeedReader(Fetcher(fetch_options(total_timeout=2.0, backoff=0.01)), parse_workers=1)
     # When a cycle polls both with a 2 s fetch budget
     started = time.monotonic()
     try:

@@ -23,6 +23,7 @@ from vigil.adapters.http.fetch import (
 )
 from vigil.domain.addresses import BLOCKED_REASON, shareable_error
 from vigil.domain.models import Source
+from vigil.runtime.local import fetch_options
 
 from tests.adapters.feedserver import ETAG, LAST_MODIFIED, FeedServer
 
@@ -79,8 +80,20 @@ def test_environment_variable_allows_private_networks(
     server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
-    result = fetch(Fetcher(FetchOptions(total_timeout=1.0)), server, "/feed/env-allowed")
+    result = fetch(Fetcher(fetch_options(total_timeout=1.0)), server, "/feed/env-allowed")
     assert result.ok and result.status == 200
+
+
+def test_the_fetcher_takes_the_switch_from_its_options_not_the_environment(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the variable set, but a fetcher built without the runtime's options
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    # When it fetches a loopback source
+    result = fetch(Fetcher(FetchOptions(total_timeout=1.0)), server, "/feed/options-decide")
+    # Then the guard is on: only the options (set by vigil.runtime) turn it off
+    assert not result.ok and "loopback" in result.error
+    assert server.hits("/feed/options-decide") == 0
 
 
 @pytest.mark.parametrize(

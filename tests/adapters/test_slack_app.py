@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
 from vigil.domain.models import Source, Topic
 from vigil.render.slack import ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT, button_value
 from vigil.services.commands import Commands
@@ -44,7 +45,11 @@ def command_body(text: str, user: str = "U1", channel: str = "C1",
 
 
 def click_body(action_id: str, response_url: str = "https://hooks.slack.com/actions/T1/1/xyz") -> bytes:
-    payload = {
+    return urlencode({"payload": json.dumps(click_payload(action_id, response_url))}).encode()
+
+
+def click_payload(action_id: str, response_url: str = "https://hooks.slack.com/actions/T1/1/xyz") -> dict[str, Any]:
+    return {
         "type": "block_actions",
         "user": {"id": "U2", "username": "bo", "team_id": "T1"},
         "api_app_id": "A1", "token": "deprecated", "trigger_id": "1.2.3",
@@ -59,7 +64,6 @@ def click_body(action_id: str, response_url: str = "https://hooks.slack.com/acti
                      "value": button_value("s1", "taiwan", "reuters", "item-1"),
                      "text": {"type": "plain_text", "text": "x"}, "action_ts": "1700000001.0"}],
     }
-    return urlencode({"payload": json.dumps(payload)}).encode()
 
 
 @pytest.fixture
@@ -70,7 +74,8 @@ def responses() -> list[tuple[str, dict[str, Any]]]:
 @pytest.fixture
 def deps(store: Store, responses: list[tuple[str, dict[str, Any]]]) -> SlackDeps:
     commands = Commands(store, TOPICS, SOURCES, admins=frozenset({"UADMIN"}))
-    return SlackDeps(SECRET, commands, respond=lambda url, body: responses.append((url, body)))
+    return SlackDeps(commands, respond=lambda url, body: responses.append((url, body)),
+                     verify=request_verifier(SECRET))
 
 
 def snapshot(store: Store) -> tuple[object, ...]:
@@ -168,6 +173,20 @@ def test_response_url_outside_slack_is_not_called(deps: SlackDeps, responses: li
         "https://hooks.slack.com.evil.example/x")
 
 
+@pytest.mark.parametrize(("url", "slack_only", "any_host"), [
+    ("https://hooks.slack.com/actions/1", True, True),
+    ("http://hooks.slack.com/actions/1", False, True),
+    ("http://127.0.0.1:8080/actions/1", False, True),
+    ("https://hooks.slack.com.evil.example/x", False, True),
+    ("ftp://hooks.slack.com/x", False, False),
+    ("https:///no-host", False, False),
+    ("http://[::1/broken", False, False),
+])
+def test_one_response_url_check_for_slack_only_and_private_setups(url: str, slack_only: bool, any_host: bool) -> None:
+    assert response_url_allowed(url) is slack_only
+    assert response_url_allowed(url, any_host=True) is any_host
+
+
 # ---------------------------------------------------------------- rejected requests
 
 
@@ -225,7 +244,7 @@ def test_bad_signature_is_rejected_without_side_effects(deps: SlackDeps, store: 
 
 def test_signature_check_uses_the_injected_clock(deps: SlackDeps, store: Store) -> None:
     body = command_body("subscribe taiwan")
-    deps.clock = lambda: 1_000_000.0
+    deps.verify = request_verifier(SECRET, clock=lambda: 1_000_000.0)
 
     assert post(deps, "/slack/commands", body, sign(body, 1_000_000 - 299))[0] == 200
     assert post(deps, "/slack/commands", body, sign(body, 1_000_000 - 301))[0] == 401
@@ -236,12 +255,42 @@ def test_unknown_path_and_malformed_payload(deps: SlackDeps) -> None:
     assert post(deps, "/slack/interactions", urlencode({"payload": "{nope"}).encode())[0] == 400
 
 
-def test_deferred_update_reaches_a_loopback_response_url(store: Store, fake_slack: FakeSlack) -> None:
-    from vigil.services.slack_requests import post_to_response_url
+MALFORMED = {
+    "user-string": {"user": "x"},
+    "actions-object": {"actions": {}},
+    "channel-number": {"channel": 5},
+    "container-list": {"container": ["C1"]},
+    "actions-strings": {"actions": ["vigil_mute_source"]},
+    "message-string": {"message": "alert"},
+    "blocks-object": {"message": {"blocks": {"type": "section"}}},
+    "elements-number": {"message": {"blocks": [{"block_id": "vigil_status", "elements": 3}]}},
+}
 
+
+@pytest.mark.parametrize("change", MALFORMED.values(), ids=MALFORMED.keys())
+@pytest.mark.parametrize("action", [ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT])
+def test_signed_payload_with_unexpected_types_gets_400_and_changes_nothing(
+        deps: SlackDeps, store: Store, responses: list[tuple[str, Any]], change: dict[str, Any], action: str) -> None:
+    # Given a correctly signed click whose payload has a field of the wrong JSON type
+    body = urlencode({"payload": json.dumps({**click_payload(action), **change})}).encode()
+    before = snapshot(store)
+    # When it arrives
+    status, reply = post(deps, "/slack/interactions", body)
+    # Then it is refused as a bad request, with nothing applied or answered
+    assert status == 400 and reply.startswith("malformed payload")
+    assert snapshot(store) == before
+    assert responses == []
+
+
+def test_accepted_body_that_is_not_utf8_gets_400(deps: SlackDeps) -> None:
+    # slack_sdk's verifier refuses such a body (401); a verifier that passes it must not cause a 500.
+    deps.verify = lambda body, headers: True
+    assert post(deps, "/slack/commands", b"text=\xff\xfe")[0] == 400
+
+
+def test_deferred_update_reaches_a_loopback_response_url(store: Store, fake_slack: FakeSlack) -> None:
     commands = Commands(store, TOPICS, SOURCES)
-    deps = SlackDeps(SECRET, commands, is_allowed_response_url=lambda url: True)
-    deps.respond = post_to_response_url
+    deps = SlackDeps(commands, respond=post_to_response_url, verify=request_verifier(SECRET), any_response_url=True)
 
     post(deps, "/slack/interactions", click_body(ACTION_NOT_RELEVANT, f"{fake_slack.base_url}/actions/1"))
 

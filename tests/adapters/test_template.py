@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from typing import Any
@@ -56,7 +57,7 @@ def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any
 
 def test_sam_transform_yields_the_expected_stack(transformed: dict[str, Any]) -> None:
     functions = resources_of(transformed, "AWS::Lambda::Function")
-    assert set(functions) == {f"{n}Function" for n in ("Poll", "Fetch", "Notify", "Digest", "Slack")}
+    assert set(functions) == {f"{n}Function" for n in ("Poll", "Fetch", "Notify", "Digest", "Slack", "SlackJobs")}
     for fn in functions.values():
         props = fn["Properties"]
         assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"])
@@ -108,6 +109,100 @@ def test_only_the_functions_that_talk_to_slack_can_read_its_secrets() -> None:
         and any("SSMParameterReadPolicy" in p for p in res["Properties"]["Policies"])
     }
     assert readers == {"NotifyFunction", "DigestFunction", "SlackFunction"}
+
+
+STORE_ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+                      "dynamodb:DeleteItem"}
+READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+IDEMPOTENCY_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+
+
+def getatt(value: Any) -> tuple[str, str]:
+    """A `!GetAtt X.Attr` or `Fn::GetAtt: [X, Attr]` as (X, Attr)."""
+    target = value["Fn::GetAtt"]
+    resource, attribute = target.split(".", 1) if isinstance(target, str) else target
+    return resource, attribute
+
+
+def table_actions(function: str) -> dict[str, set[str]]:
+    """DynamoDB actions a function's policies grant, by the table they are granted on."""
+    policies = load_template()["Resources"][function]["Properties"]["Policies"]
+    assert not any("DynamoDBCrudPolicy" in p or "DynamoDBReadPolicy" in p for p in policies), function
+    granted: dict[str, set[str]] = {}
+    for policy in policies:
+        for stmt in policy.get("Statement", []):
+            actions = {a for a in stmt["Action"] if a.startswith("dynamodb:")}
+            if actions:
+                table, attribute = getatt(stmt["Resource"])
+                assert attribute == "Arn", (function, stmt["Resource"])  # the table itself, no index or *
+                granted.setdefault(table, set()).update(actions)
+    return granted
+
+
+@pytest.mark.parametrize(("function", "expected"), [
+    ("PollFunction", {"StateTable": STORE_ITEM_ACTIONS, "IdempotencyTable": IDEMPOTENCY_ACTIONS}),
+    ("FetchFunction", {"StateTable": STORE_ITEM_ACTIONS, "IdempotencyTable": IDEMPOTENCY_ACTIONS}),
+    ("DigestFunction", {"StateTable": STORE_ITEM_ACTIONS, "IdempotencyTable": IDEMPOTENCY_ACTIONS}),
+    # notify de-duplicates through the store's delivery claims, not Powertools idempotency
+    ("NotifyFunction", {"StateTable": STORE_ITEM_ACTIONS}),
+    # internet-facing: the store's item actions only, no Scan/PutItem/BatchWriteItem/DescribeTable
+    ("SlackFunction", {"StateTable": STORE_ITEM_ACTIONS}),
+    # deferred status/sources commands only read
+    ("SlackJobsFunction", {"StateTable": READ_ACTIONS}),
+])
+def test_each_function_gets_only_the_table_actions_it_uses(function: str, expected: dict[str, set[str]]) -> None:
+    assert table_actions(function) == expected
+
+
+def test_the_dynamodb_store_calls_only_the_granted_actions() -> None:
+    # The grants above are the API calls the DynamoDB adapter makes (transactions are UpdateItems).
+    from pathlib import Path
+
+    import vigil.adapters.state.dynamodb as adapter
+
+    calls = set(re.findall(r"self\.client\.(\w+)\b", Path(adapter.__file__).read_text(encoding="utf-8")))
+    assert calls == {"get_item", "batch_get_item", "update_item", "transact_write_items", "delete_item", "query"}
+
+
+def test_slack_functions_split_http_and_jobs() -> None:
+    resources = load_template()["Resources"]
+    http_events = resources["SlackFunction"]["Properties"]["Events"]
+    assert {e["Type"] for e in http_events.values()} == {"HttpApi"}
+    [jobs] = resources["SlackJobsFunction"]["Properties"]["Events"].values()
+    assert (jobs["Type"], getatt(jobs["Properties"]["Queue"])) == ("SQS", ("SlackJobQueue", "Arn"))
+    assert jobs["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    senders = {name for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"
+               and any("SQSSendMessagePolicy" in p and getatt(p["SQSSendMessagePolicy"]["QueueName"])[0]
+                       == "SlackJobQueue" for p in res["Properties"]["Policies"])}
+    assert senders == {"SlackFunction"}
+
+
+def test_every_queue_with_a_consumer_has_a_dead_letter_queue_and_an_alarm_on_it() -> None:
+    resources = load_template()["Resources"]
+    for queue in ("FetchQueue", "AlertQueue", "SlackJobQueue"):
+        redrive = resources[queue]["Properties"]["RedrivePolicy"]
+        dlq, _ = getatt(redrive["deadLetterTargetArn"])
+        assert 1 < redrive["maxReceiveCount"] <= 5, queue
+        alarms = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+                  and r["Properties"].get("Namespace") == "AWS/SQS"
+                  and getatt(r["Properties"]["Dimensions"][0]["Value"]) == (dlq, "QueueName")]
+        assert len(alarms) == 1, queue
+        # SQS keeps a message's first enqueue time in the DLQ: it must keep messages longer.
+        assert (resources[dlq]["Properties"]["MessageRetentionPeriod"]
+                > resources[queue]["Properties"]["MessageRetentionPeriod"]), dlq
+
+
+def test_alarms_watch_rejected_slack_requests_and_api_server_errors() -> None:
+    alarms = [r["Properties"] for r in load_template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {(a.get("Namespace"), a.get("MetricName")) for a in alarms}
+    assert ("Vigil", "SlackRequestsRejected") in watched
+    [api] = [a for a in alarms if (a.get("Namespace"), a.get("MetricName")) == ("AWS/ApiGateway", "5xx")]
+    assert api["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "SlackApi"}}]
+    errors = next(a for a in alarms if "Metrics" in a)
+    watched_functions = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+                         for m in errors["Metrics"] if "MetricStat" in m}
+    functions = {n for n, r in load_template()["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    assert watched_functions == functions
 
 
 def _skips(res: dict[str, Any]) -> dict[str, str]:

@@ -151,3 +151,22 @@ def test_serve_without_signing_secret_fails_with_one_line(tmp_path: Path) -> Non
 
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "SLACK_SIGNING_SECRET" in result.stderr
+
+
+@pytest.mark.parametrize("change", [{"user": "x"}, {"actions": {}}, {"channel": 5}], ids=["user", "actions", "channel"])
+def test_signed_click_with_unexpected_types_gets_400(server: tuple[str, Path], change: dict[str, object]) -> None:
+    base, state = server
+    payload = {"type": "block_actions", "user": {"id": "U2"}, "channel": {"id": "C1"},
+               "actions": [{"action_id": "vigil_mute_source",
+                            "value": json.dumps({"story": "s1", "topic": "taiwan", "source": "ap", "item": "k"})}],
+               **change}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+
+    status, text = post(f"{base}/slack/interactions", body, sign(body))
+
+    assert status == 400 and "malformed payload" in text
+    store = Store(SQLiteKV(state))
+    try:
+        assert store.channels() == []
+    finally:
+        store.close()

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from vigil.adapters.config.topics import load_topics
-from vigil.adapters.feeds.reader import HttpFeedReader
 from vigil.adapters.slack.client import SlackChatClient, web_client
 from vigil.adapters.sqs import QueueError
 from vigil.adapters.state.dynamodb import DynamoKV
@@ -28,6 +27,7 @@ from vigil.domain.clock import now_utc
 from vigil.domain.errors import StoreError
 from vigil.domain.models import Source, SourceState, Subscription
 from vigil.runtime import lambdas
+from vigil.runtime.local import feed_reader
 from vigil.services import outbox
 from vigil.services.cycle import CycleOptions, run_cycle
 from vigil.services.delivery import Deliverer
@@ -100,13 +100,14 @@ def reference_run(sources: list[Source], fake_slack: Any) -> tuple[int, int]:
             store.put_subscription(Subscription(REFERENCE, topic, created_at=now_utc() - timedelta(days=30)))
         for s in sources:
             store.put_source_state(SourceState(s.id, first_polled=now_utc() - timedelta(days=1)))
-        reader = HttpFeedReader()
+        reader = feed_reader()  # VIGIL_ALLOW_PRIVATE_NETWORKS=1 in the stack: the feeds are on loopback
         try:
             run_cycle(sources, load_topics(), store, reader, outbox.DrainLater(), CycleOptions())
         finally:
             reader.close()
         client = SlackChatClient(web_client("xoxb-ref", base_url=fake_slack.api_url, sleep=lambda _: None))
         report = outbox.drain(store, Deliverer(store, client, interval=0), now_utc())
+        assert report.delivered > 0, "the reference run delivers the demo stories"
         _REFERENCE["counts"] = (report.delivered - report.follow_ups, report.follow_ups)
     return _REFERENCE["counts"]
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from vigil.adapters.slack.inbound import request_verifier
 from vigil.domain.clock import now_utc
 from vigil.domain.codec import alert_from_dict, outbox_ref_from_dict
 from vigil.domain.models import Alert, ChannelSettings, Source, SourceState, Subscription
@@ -195,10 +196,8 @@ def test_digest_posts_one_message_for_a_due_channel(
 
 def at_event_time(app: ModuleType, event: dict[str, Any]) -> None:
     """Pin the verifier's clock to the event's signing time (the committed files are old)."""
-    deps = app.deps()
     signed_at = int(event["headers"]["x-slack-request-timestamp"])
-    deps.clock = lambda: signed_at + 5
-    deps._verifier = None
+    app.deps().verify = request_verifier(TEST_SIGNING_SECRET, clock=lambda: signed_at + 5)
 
 
 def test_slash_command_subscribes_the_channel(stack: Stack, handler: Load, context: LambdaContext) -> None:
@@ -262,7 +261,7 @@ def test_button_click_records_feedback_and_defers_the_update(
 def test_deferred_command_answers_through_response_url(
     stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
 ) -> None:
-    app = handler("slack")
+    app = handler("slack_jobs")
     event = load_event("slack-job.json")
     job = json.loads(event["Records"][0]["body"])
     job["form"]["response_url"] = f"{fake_slack.base_url}/response/abc"
@@ -274,11 +273,29 @@ def test_deferred_command_answers_through_response_url(
     assert reply.body.get("text")
 
 
+def test_the_job_worker_needs_no_signing_secret(
+    stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
+) -> None:
+    # Given no signing secret to read (the jobs function has no SSM permission)
+    import boto3
+
+    boto3.client("ssm", region_name="us-east-1").delete_parameter(Name="/vigil/slack/signing-secret")
+    app = handler("slack_jobs")
+    event = load_event("slack-job.json")
+    job = json.loads(event["Records"][0]["body"])
+    job["form"]["response_url"] = f"{fake_slack.base_url}/response/no-secret"
+    event["Records"][0]["body"] = json.dumps(job)
+    # When it runs a deferred command
+    assert app.lambda_handler(event, context) == {"batchItemFailures": []}
+    # Then the reply still goes out
+    assert len(fake_slack.calls_to("response_url:/response/no-secret")) == 1
+
+
 def test_a_deferred_reply_slack_refuses_is_reported_for_retry(
     stack: Stack, handler: Load, context: LambdaContext, fake_slack: Any
 ) -> None:
     # Given a batch of two deferred replies, Slack's response_url failing for the second
-    app = handler("slack")
+    app = handler("slack_jobs")
     event = load_event("slack-job.json")
     good, bad = copy.deepcopy(event["Records"][0]), copy.deepcopy(event["Records"][0])
     for record, path in ((good, "/response/ok"), (bad, "/response/down")):

@@ -164,10 +164,10 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from vigil.adapters.config.topics import load_topics
-    from vigil.domain.classify import Classifier, classify_jsonl
+    from vigil.domain.classify import classify_jsonl
+    from vigil.runtime.config import load_classifier
 
-    classifier = Classifier(load_topics(Path(args.topics) if args.topics else None))
+    classifier = load_classifier(args.topics)
     if args.file == "-":
         classify_jsonl(sys.stdin, sys.stdout, classifier)
         return 0
@@ -255,22 +255,16 @@ def _add_sources(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 
 def cmd_sources_check(args: argparse.Namespace) -> int:
-    from vigil.adapters.config.sources import load_sources
-    from vigil.adapters.feeds.reader import HttpFeedReader
+    from vigil.runtime.config import configured_sources
+    from vigil.runtime.local import check_sources
 
-    sources = load_sources(args.sources)
+    sources = configured_sources(args.sources)
     stored = _stored_health(args.state, sources)
     sources += stored.extra_sources
     by_id = {s.id: s for s in sources}
-    checked: dict[str, tuple[list[str], bool]] = {}
     # The same fetch and parse as a poll cycle, but without stored ETags: a full check.
-    reader = HttpFeedReader()
-    try:
-        for source, outcome in reader.read(sources, {}):
-            checked[source.id] = _check_row(source, outcome)
-    finally:
-        reader.close()
-    rows = [checked[s.id] for s in by_id.values()]
+    outcomes = check_sources(sources)
+    rows = [_check_row(s, outcomes[s.id]) for s in by_id.values()]
     header = ["id", "status", "items", "latency ms", "problem"]
     if stored.health is not None:
         header.insert(4, "stored health")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigil.adapters.config.topics import load_topics
 from vigil.domain.classify import Classifier
 from vigil.domain.errors import ConfigError
 from vigil.domain.models import Topic
+from vigil.runtime.config import configured_topics
 
 DEFAULT_ITEMS = Path("../shared/data/dev-items.jsonl")
 
@@ -144,7 +144,7 @@ def _label(item: dict[str, Any]) -> str:
 def evaluate(path: Path, topics: Sequence[Topic] | None = None) -> list[str]:
     """The report lines for one labeled file (raises EvaluationError / ConfigError)."""
     items = read_items(path)
-    topics = list(topics) if topics is not None else load_topics()
+    topics = list(topics) if topics is not None else configured_topics()
     ids = sorted(t.id for t in topics)
     ours = score(items, predictor(Classifier(topics)), ids)
     base_topics = [t for t in baseline_topics() if t.id in ids]
@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--topics", type=Path, default=None, help="topics TOML (default: the shipped topics)")
     args = parser.parse_args(argv)
     try:
-        topics = load_topics(args.topics) if args.topics else None
+        topics = configured_topics(args.topics) if args.topics else None
         lines = evaluate(args.path, topics)
     except (EvaluationError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)

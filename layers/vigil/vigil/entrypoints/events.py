@@ -25,18 +25,11 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-TEST_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - documented test value
+from vigil.runtime.settings import TEST_SIGNING_SECRET
+
 DEFAULT_CHANNEL = "C0TESTCHAN"
 DEFAULT_USER = "U0TESTUSER"
 DEFAULT_RESPONSE_URL = "https://hooks.slack.com/commands/T0TESTTEAM/1/test"
-
-
-def signing_secret_warning(secret: str) -> str | None:
-    """Why a server must not run with `secret`, or None: the test secret is public."""
-    if secret != TEST_SIGNING_SECRET:
-        return None
-    return ("SLACK_SIGNING_SECRET is the documented test secret: anyone can sign requests with it "
-            "(for local testing only; use your Slack app's own signing secret)")
 
 
 def signature(secret: str, timestamp: int, body: str) -> str:

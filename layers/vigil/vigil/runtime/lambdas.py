@@ -8,18 +8,23 @@ evicting modules (`reset()`).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from vigil.adapters.config.sources import load_sources
-from vigil.adapters.config.topics import load_topics
 from vigil.adapters.feeds.reader import HttpFeedReader
+from vigil.adapters.http.fetch import Fetcher, FetchOptions
 from vigil.adapters.slack.client import DEFAULT_API_URL, SlackChatClient, web_client
+from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
 from vigil.adapters.sqs import SqsAlertSink, make_sqs_client, send_bodies
 from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.domain.models import Source, Topic
-from vigil.runtime.settings import Settings, load_settings, secret
+from vigil.runtime.config import configured_sources as load_configured_sources
+from vigil.runtime.config import configured_topics
+from vigil.runtime.settings import Settings, load_settings, private_networks_allowed, secret
+from vigil.services.commands import Commands
 from vigil.services.delivery import Deliverer
+from vigil.services.slack_requests import DeferredJob, SlackDeps
 from vigil.services.store import Store
 
 if TYPE_CHECKING:
@@ -65,7 +70,7 @@ def queue_sender(queue_url: str) -> Callable[[list[str]], int]:
 
 @functools.cache
 def topics() -> list[Topic]:
-    return load_topics()
+    return configured_topics()
 
 
 def topic_names() -> dict[str, str]:
@@ -74,13 +79,13 @@ def topic_names() -> dict[str, str]:
 
 @functools.cache
 def configured_sources() -> list[Source]:
-    return load_sources()
+    return load_configured_sources()
 
 
 @functools.cache
 def feed_reader() -> HttpFeedReader:
     # Warm invocations reuse its connection pools (bounded, oldest evicted).
-    return HttpFeedReader()
+    return HttpFeedReader(Fetcher(FetchOptions(allow_private=private_networks_allowed())))
 
 
 @functools.cache
@@ -101,6 +106,42 @@ def idempotency_persistence(s: Settings) -> Any:
     return DynamoDBPersistenceLayer(table_name=s.idempotency_table_name, boto3_client=dynamo(s.table_name).client)
 
 
+@functools.cache
+def commands(s: Settings) -> Commands:
+    # `source add` refuses private address literals unless fetching from them is allowed too.
+    return Commands(store=store(s.table_name), topics=topics(), sources=configured_sources(), admins=s.admins,
+                    allow_private_networks=s.allow_private_networks)
+
+
+def slack_deps(s: Settings) -> SlackDeps:
+    """The Slack endpoint's dependencies for the current signing secret (re-read every few
+    minutes): a rotated secret gets a new verifier."""
+    return _slack_deps(s, secret(s.slack_signing_secret_param))
+
+
+@functools.lru_cache(maxsize=1)  # only the current secret's verifier is worth keeping
+def _slack_deps(s: Settings, signing_secret: str) -> SlackDeps:
+    # Loopback tests answer through a fake Slack; deployed, only hooks.slack.com.
+    return SlackDeps(commands(s), respond=post_to_response_url, verify=request_verifier(signing_secret),
+                     defer=job_sender(s.slack_job_queue_url), any_response_url=s.allow_private_networks)
+
+
+@functools.cache
+def slack_job_deps(s: Settings) -> SlackDeps:
+    """The deferred-job worker's dependencies: it answers through response_url and verifies
+    no request, so it holds no signing secret (SlackDeps without `verify` refuses requests)."""
+    return SlackDeps(commands(s), respond=post_to_response_url, any_response_url=s.allow_private_networks)
+
+
+def job_sender(queue_url: str) -> Callable[[DeferredJob], None]:
+    """Slack waits only 3 s: slow work goes to the job queue and answers via response_url."""
+
+    def defer(job: DeferredJob) -> None:
+        send_bodies(sqs(), queue_url, [json.dumps(job)])
+
+    return defer
+
+
 def out_of_time(context: LambdaContext, margin_ms: int = TIME_MARGIN_MS) -> Callable[[], bool]:
     """A `should_stop` for the cycle: True once the invocation is within `margin_ms` of its timeout."""
     return lambda: context.get_remaining_time_in_millis() < margin_ms
@@ -108,5 +149,6 @@ def out_of_time(context: LambdaContext, margin_ms: int = TIME_MARGIN_MS) -> Call
 
 def reset() -> None:
     """Forget every built adapter (tests: a new moto stack is a new cold start)."""
-    for builder in (settings, dynamo, _store, sqs, alert_sink, topics, configured_sources, feed_reader, _deliverer):
+    for builder in (settings, dynamo, _store, sqs, alert_sink, topics, configured_sources, feed_reader, _deliverer,
+                    commands, _slack_deps, slack_job_deps):
         builder.cache_clear()

@@ -1,38 +1,59 @@
-"""Composition root for one machine: what `vigil run`, `vigil digest` and `make demo` call.
+"""Composition root for one machine: what `vigil run`, `vigil digest`, `vigil serve`,
+`vigil sources check` and `make demo` call.
 
 Builds the real adapters (SQLite or DynamoDB state, the HTTP feed reader, Slack or the
 outbox file), runs a cycle whose alerts are committed to the store's outbox, then
-drains the outbox to Slack and sends the digests that are due.
+drains the outbox to Slack and sends the digests that are due. For `vigil serve` it
+wires the Slack request service to slack_sdk and a local HTTP server.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import socket
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from vigil.adapters.config.sources import load_sources
-from vigil.adapters.config.topics import load_topics
 from vigil.adapters.feeds.reader import HttpFeedReader
+from vigil.adapters.http.fetch import Fetcher, FetchOptions
 from vigil.adapters.slack.client import DEFAULT_API_URL, SlackChatClient, web_client
+from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
+from vigil.adapters.slack.local_server import REQUEST_TIMEOUT, make_server
 from vigil.adapters.slack.outbox import DEFAULT_OUTBOX, OutboxClient
 from vigil.domain.clock import now_utc
 from vigil.domain.errors import ConfigError
-from vigil.domain.models import Topic
-from vigil.ports import ChatClient
+from vigil.domain.models import Source, Topic
+from vigil.ports import ChatClient, FeedOutcome
 from vigil.render.preview import preview_text
+from vigil.runtime.config import configured_sources, configured_topics
+from vigil.runtime.settings import local_admins, private_networks_allowed
 from vigil.runtime.state import open_store
+from vigil.services.commands import Commands
 from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
 from vigil.services.delivery import Deliverer
 from vigil.services.digests import run_digests
 from vigil.services.outbox import DrainLater, drain
+from vigil.services.slack_requests import MAX_BODY, DeferredJob, SlackDeps, handle_slack_request, run_deferred
 from vigil.services.store import Store
 
 _HOST = socket.gethostname()
+
+
+def fetch_options(env: Mapping[str, str] | None = None, **overrides: Any) -> FetchOptions:
+    """Fetch options with the SSRF guard's switch from VIGIL_ALLOW_PRIVATE_NETWORKS."""
+    overrides.setdefault("allow_private", private_networks_allowed(env))
+    return FetchOptions(**overrides)
+
+
+def feed_reader(env: Mapping[str, str] | None = None) -> HttpFeedReader:
+    return HttpFeedReader(Fetcher(fetch_options(env)))
 
 
 def make_client(outbox_path: str | Path | None = None, *, preview: bool = True,
@@ -103,10 +124,10 @@ def run_once(
 
     Configuration errors raise ConfigError; state errors StoreError.
     """
-    configured = load_sources(sources_file)
-    topics = load_topics(Path(topics_file) if topics_file else None)
+    configured = configured_sources(sources_file)
+    topics = configured_topics(topics_file)
     store = open_store(state)
-    reader = HttpFeedReader()
+    reader = feed_reader()
     stop = should_stop or (lambda: False)
     try:
         sources = store.with_custom_sources(configured)
@@ -129,12 +150,71 @@ def run_once(
 def send_digests(*, state: str, outbox: Path, topics_file: str | Path | None = None,
                  preview: bool = True) -> dict[str, int]:
     """Send the digests that are due, alone (`vigil digest`)."""
-    topics = load_topics(Path(topics_file) if topics_file else None)
+    topics = configured_topics(topics_file)
     store = open_store(state)
     try:
         client = make_client(outbox, preview=preview)
         deliverer = make_deliverer(store, client, topics)
         return run_digests(store, client, now_utc(), interval=None, deliverer=deliverer,
                            topic_names={t.id: t.name for t in topics})
+    finally:
+        store.close()
+
+
+def check_sources(sources: Sequence[Source]) -> dict[str, FeedOutcome]:
+    """Fetch and parse every source once, without stored ETags (a full check); by source id."""
+    reader = feed_reader()
+    try:
+        return {source.id: outcome for source, outcome in reader.read(sources, {})}
+    finally:
+        reader.close()
+
+
+# ---------------------------------------------------------------- vigil serve
+
+
+def slack_deps(store: Store, *, signing_secret: str | None = None, sources_file: str | Path | None = None,
+               topics_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> SlackDeps:
+    """The Slack request service's dependencies for a long-running local server:
+    slack_sdk's verifier and response_url poster, deferred work on threads."""
+    env = os.environ if env is None else env
+    secret = signing_secret if signing_secret is not None else env.get("SLACK_SIGNING_SECRET", "")
+    if not secret.strip():
+        raise ConfigError("SLACK_SIGNING_SECRET is not set (Slack app > Basic Information > Signing Secret)")
+    private = private_networks_allowed(env)
+    commands = Commands(
+        store=store, topics=configured_topics(topics_file), sources=configured_sources(sources_file),
+        admins=local_admins(env), allow_private_networks=private,
+    )
+    # Loopback tests and private setups answer through a fake Slack; otherwise only hooks.slack.com.
+    deps = SlackDeps(commands, respond=post_to_response_url, verify=request_verifier(secret),
+                     any_response_url=private)
+    deps.defer = lambda job: _run_in_thread(job, deps)
+    return deps
+
+
+def _run_in_thread(job: DeferredJob, deps: SlackDeps) -> None:
+    threading.Thread(target=run_deferred, args=(job, deps), daemon=True, name="vigil-deferred").start()
+
+
+def slack_http_server(host: str, port: int, deps: SlackDeps, *, timeout: float = REQUEST_TIMEOUT
+                      ) -> ThreadingHTTPServer:
+    """The Slack endpoints on a local HTTP server (not started); `timeout` bounds each request."""
+    return make_server(host, port, functools.partial(handle_slack_request, deps=deps), max_body=MAX_BODY,
+                       timeout=timeout)
+
+
+@contextmanager
+def slack_server(host: str, port: int, *, state: str, sources_file: str | Path | None = None,
+                 topics_file: str | Path | None = None) -> Iterator[ThreadingHTTPServer]:
+    """`vigil serve`'s server over the state `state`; closed (and the state) on exit."""
+    store = open_store(state)
+    try:
+        server = slack_http_server(host, port, slack_deps(store, sources_file=sources_file,
+                                                          topics_file=topics_file))
+        try:
+            yield server
+        finally:
+            server.server_close()
     finally:
         store.close()

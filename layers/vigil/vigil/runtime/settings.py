@@ -17,6 +17,10 @@ from datetime import timedelta
 from vigil.domain.errors import ConfigError
 from vigil.services.cycle import CycleOptions
 
+# Slack's documentation example: `vigil event` signs with it by default and the local
+# setup in docs/AWS.md stores it. Public, so never for a real Slack app.
+TEST_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - documented test value
+
 # Secrets are re-read at most this often, so a rotated token is picked up without a deploy.
 SECRET_MAX_AGE_SECONDS = 300
 ALLOW_PRIVATE_ENV = "VIGIL_ALLOW_PRIVATE_NETWORKS"
@@ -145,3 +149,11 @@ def _hours(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
     if not 0 <= hours <= 24 * 365:
         raise ConfigError(f"environment: {name} must be a number of hours (0..8760), got {raw!r}")
     return timedelta(hours=hours)
+
+
+def signing_secret_warning(secret: str) -> str | None:
+    """Why a server must not run with `secret`, or None: the test secret is public."""
+    if secret != TEST_SIGNING_SECRET:
+        return None
+    return ("SLACK_SIGNING_SECRET is the documented test secret: anyone can sign requests with it "
+            "(for local testing only; use your Slack app's own signing secret)")

@@ -39,8 +39,36 @@ class InteractionResult:
     update: dict[str, Any] | None = None
 
 
+# Parts of an interaction payload that Vigil reads, which Slack always sends as JSON objects.
+_OBJECT_FIELDS = ("user", "channel", "container", "message")
+
+
+def payload_problem(payload: dict[str, Any]) -> str:
+    """Why a signed interaction payload cannot be read ("" when its shape is fine).
+
+    Checked before anything is applied, so a payload with unexpected types is refused
+    as a whole instead of failing halfway (AttributeError) after the signature check.
+    """
+    for name in _OBJECT_FIELDS:
+        if payload.get(name) is not None and not isinstance(payload[name], dict):
+            return f"{name} is not an object"
+    if not _objects_or_absent(payload.get("actions")):
+        return "actions is not a list of objects"
+    blocks = (payload.get("message") or {}).get("blocks")
+    if not _objects_or_absent(blocks):
+        return "message.blocks is not a list of objects"
+    if not all(_objects_or_absent(block.get("elements")) for block in blocks or ()):
+        return "message block elements are not a list of objects"
+    return ""
+
+
+def _objects_or_absent(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
+
+
 def handle_block_actions(payload: dict[str, Any], store: Store) -> InteractionResult:
-    """Apply the first action of a `block_actions` payload from one of our alerts."""
+    """Apply the first action of a `block_actions` payload from one of our alerts
+    (its shape checked by `payload_problem` first)."""
     if payload.get("type") != "block_actions" or not payload.get("actions"):
         return InteractionResult("ignored")
     action = payload["actions"][0]

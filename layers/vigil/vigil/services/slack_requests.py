@@ -6,23 +6,23 @@ forged, replayed (older than 5 minutes) or unsigned request gets 401 and no effe
 Slack waits 3 seconds for an answer: quick commands answer inline; slow ones (and
 message updates after a click) become a `DeferredJob` handed to `deps.defer`, which
 runs it later (a thread locally, the queue on AWS) and answers through `response_url`.
+
+The I/O is injected (`SlackDeps.verify`, `SlackDeps.respond`): the runtime passes
+slack_sdk's signature verifier and response_url poster (`vigil.adapters.slack.inbound`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from slack_sdk.signature import SignatureVerifier
-from slack_sdk.webhook import WebhookClient
-
+from vigil.domain.codec import job_from_dict, job_to_dict
 from vigil.services.commands import Commands, SlashCommand, clean_text
-from vigil.services.interactions import handle_block_actions
+from vigil.services.interactions import handle_block_actions, payload_problem
 
 log = logging.getLogger("vigil.services.slack_requests")
 
@@ -34,58 +34,39 @@ SLOW_SUBCOMMANDS = frozenset({"status", "sources"})
 
 Response = tuple[int, dict[str, str], bytes]
 DeferredJob = dict[str, Any]  # JSON-serializable, so it can travel through a queue
+# verify(body, headers): the request is signed with our secret and recent.
+Verify = Callable[[bytes, Mapping[str, str]], bool]
+# respond(response_url, body): post a reply to Slack's response_url.
+Respond = Callable[[str, dict[str, Any]], None]
 
 
-class _Clock:
-    """slack_sdk's SignatureVerifier clock interface over an injectable time function."""
-
-    def __init__(self, now: Callable[[], float]) -> None:
-        self._now = now
-
-    def now(self) -> float:
-        return self._now()
-
-
-class ResponseUrlUnavailable(Exception):
-    """Slack could not take a response_url reply now (5xx, 429); a retry may succeed."""
-
-
-def post_to_response_url(url: str, body: dict[str, Any]) -> None:
-    """Send a reply to a Slack `response_url` (valid 30 minutes, up to 5 times).
-
-    Raises ResponseUrlUnavailable on a transient answer; a 4xx (expired or used-up URL)
-    is logged, since sending the same again cannot succeed.
-    """
-    response = WebhookClient(url, timeout=10).send_dict(body)
-    if response.status_code == 200:
-        return
-    if response.status_code == 429 or response.status_code >= 500:
-        raise ResponseUrlUnavailable(f"response_url answered {response.status_code}")
-    log.warning("response_url refused: status=%s body=%s", response.status_code, response.body[:200])
-
-
-def response_url_allowed(url: str) -> bool:
-    """Only Slack's own hooks host: a response_url is where we send channel data."""
-    parts = urlsplit(url)
-    return parts.scheme == "https" and parts.hostname == "hooks.slack.com"
+def response_url_allowed(url: str, *, any_host: bool = False) -> bool:
+    """Where a reply may be sent. Only Slack's own hooks host, since a response_url is
+    where we send channel data; `any_host` (private networks allowed: loopback tests, a
+    fake Slack) admits any http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if any_host:
+        return parts.scheme in ("http", "https") and bool(host)
+    return parts.scheme == "https" and host == "hooks.slack.com"
 
 
 @dataclass(slots=True)
 class SlackDeps:
-    signing_secret: str
     commands: Commands
+    respond: Respond
+    # None refuses every request: a worker that only runs deferred jobs holds no signing secret.
+    verify: Verify | None = None
     # Runs a DeferredJob later; by default right away (fine for tests, not for Slack).
     defer: Callable[[DeferredJob], None] | None = None
-    respond: Callable[[str, dict[str, Any]], None] = post_to_response_url
-    is_allowed_response_url: Callable[[str], bool] = response_url_allowed
-    clock: Callable[[], float] = time.time
-    _verifier: SignatureVerifier | None = field(default=None, init=False)
+    # See response_url_allowed: True only where private networks are allowed.
+    any_response_url: bool = False
 
-    @property
-    def verifier(self) -> SignatureVerifier:
-        if self._verifier is None:
-            self._verifier = SignatureVerifier(self.signing_secret, clock=_Clock(self.clock))
-        return self._verifier
+    def is_allowed_response_url(self, url: str) -> bool:
+        return response_url_allowed(url, any_host=self.any_response_url)
 
     def schedule(self, job: DeferredJob) -> None:
         if self.defer is None:
@@ -100,7 +81,10 @@ def handle_slack_request(path: str, headers: Mapping[str, str], body: bytes, dep
         log.warning("slack request rejected: bad or missing signature path=%s", path)
         return _text(401, "invalid signature")
     path = urlsplit(path).path.rstrip("/")
-    form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    try:
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return _text(400, "body is not UTF-8")
     if form.get("ssl_check"):
         return _text(200, "")
     if path == COMMANDS_PATH:
@@ -111,17 +95,9 @@ def handle_slack_request(path: str, headers: Mapping[str, str], body: bytes, dep
 
 
 def is_valid_slack_request(body: bytes, headers: Mapping[str, str], deps: SlackDeps) -> bool:
-    if len(body) > MAX_BODY:
+    if len(body) > MAX_BODY or deps.verify is None:
         return False
-    lowered = {k.lower(): v for k, v in headers.items()}
-    timestamp = lowered.get("x-slack-request-timestamp")
-    signature = lowered.get("x-slack-signature")
-    if not timestamp or not signature or not timestamp.strip().isdigit():
-        return False
-    try:
-        return deps.verifier.is_valid(body=body, timestamp=timestamp.strip(), signature=signature)
-    except (ValueError, UnicodeDecodeError):
-        return False
+    return deps.verify(body, headers)
 
 
 # ---------------------------------------------------------------- commands
@@ -133,7 +109,7 @@ def _handle_command(form: dict[str, str], deps: SlackDeps) -> Response:
         return _text(400, "missing channel_id or user_id")
     words = clean_text(cmd.text).lower().split()
     if words and words[0] in SLOW_SUBCOMMANDS and deps.is_allowed_response_url(cmd.response_url):
-        deps.schedule({"kind": "command", "form": form})
+        deps.schedule(job_to_dict("command", {"form": form}))
         return _json(200, {"response_type": "ephemeral", "text": "Working on it…"})
     return _json(200, deps.commands.handle(cmd).as_slack())
 
@@ -148,9 +124,12 @@ def _handle_interaction(form: dict[str, str], deps: SlackDeps) -> Response:
         return _text(400, "payload is not JSON")
     if not isinstance(payload, dict):
         return _text(400, "payload is not an object")
+    problem = payload_problem(payload)
+    if problem:
+        return _text(400, f"malformed payload: {problem}")
     result = handle_block_actions(payload, deps.commands.store)
     if result.update is not None and deps.is_allowed_response_url(result.response_url):
-        deps.schedule({"kind": "respond", "url": result.response_url, "body": result.update})
+        deps.schedule(job_to_dict("respond", {"url": result.response_url, "body": result.update}))
     return _text(200, "")
 
 
@@ -163,18 +142,20 @@ def run_deferred(job: DeferredJob, deps: SlackDeps, *, reraise: bool = False) ->
     `reraise` is for queue workers: the failure goes back to the queue, which retries
     (a response_url stays valid for 30 minutes). A server thread logs it instead.
     """
+    kind = job.get("kind") if isinstance(job, dict) else None
     try:
-        if job.get("kind") == "command":
-            form = job["form"]
+        body = job_from_dict(job)
+        if kind == "command":
+            form = body["form"]
             reply = deps.commands.handle(SlashCommand.from_form(form)).as_slack()
             deps.respond(form["response_url"], reply)
-        elif job.get("kind") == "respond":
-            deps.respond(job["url"], job["body"])
+        elif kind == "respond":
+            deps.respond(body["url"], body["body"])
         else:
-            log.warning("unknown deferred job kind=%s", job.get("kind"))
+            log.warning("unknown deferred job kind=%s", kind)
     except Exception:
         # One failed reply must not take down the server thread.
-        log.exception("deferred slack work failed kind=%s", job.get("kind"))
+        log.exception("deferred slack work failed kind=%s", kind)
         if reraise:
             raise
 

@@ -1,10 +1,11 @@
 """HTTP fetching of feeds: polite (conditional GET, per-host limits), bounded and SSRF-guarded.
 
 Every fetch resolves DNS itself, refuses non-public addresses (unless
-`VIGIL_ALLOW_PRIVATE_NETWORKS=1`) and then connects to exactly the address it checked,
-sending the original name as Host header and TLS SNI, so a DNS answer cannot change
-between the check and the connection. Redirects are followed by hand (at most 5) and
-each hop is checked again. Bodies are capped while streaming, after decompression.
+`FetchOptions.allow_private`, which the runtime sets from VIGIL_ALLOW_PRIVATE_NETWORKS)
+and then connects to exactly the address it checked, sending the original name as Host
+header and TLS SNI, so a DNS answer cannot change between the check and the connection.
+Redirects are followed by hand (at most 5) and each hop is checked again. Bodies are
+capped while streaming, after decompression.
 One deadline covers each attempt: DNS, connect, the status line, headers and body.
 """
 
@@ -15,7 +16,6 @@ import email.utils
 import http.client
 import io
 import ipaddress
-import os
 import queue
 import random
 import socket
@@ -50,6 +50,7 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
+# Named in the guard's refusal, so the message says how to allow a private feed.
 ALLOW_PRIVATE_ENV = "VIGIL_ALLOW_PRIVATE_NETWORKS"
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
@@ -121,9 +122,10 @@ class FetchOptions:
     backoff: float = 0.5  # seconds before the first retry; doubles each time
     max_workers: int = 128  # mostly waiting on the network; parsing runs elsewhere
     per_host: int = 2
-    # None: read VIGIL_ALLOW_PRIVATE_NETWORKS. Explicit networks are allowed even with
-    # the guard on (an intranet feed, or a loopback test server).
-    allow_private: bool | None = None
+    # The guard's switch (VIGIL_ALLOW_PRIVATE_NETWORKS), passed in by the runtime: this
+    # module reads no environment. Explicit networks are allowed even with the guard on
+    # (an intranet feed, or a loopback test server).
+    allow_private: bool = False
     allowed_networks: tuple[str, ...] = ()
     user_agent: str = USER_AGENT
     # Extra CA bundle (PEM file) for intranet feeds; None: the system's trust store.
@@ -166,10 +168,6 @@ def _dns_pool() -> ThreadPoolExecutor:
         if _DNS_POOL is None:
             _DNS_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="vigil-dns")
         return _DNS_POOL
-
-
-def _private_allowed_by_env() -> bool:
-    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 class AddressGuard:
@@ -377,9 +375,8 @@ class Fetcher:
 
     def __init__(self, options: FetchOptions | None = None, *, resolver: Resolver | None = None) -> None:
         self.options = options or FetchOptions()
-        allow = self.options.allow_private
         self.guard = AddressGuard(
-            allow_private=_private_allowed_by_env() if allow is None else allow,
+            allow_private=self.options.allow_private,
             allowed_networks=self.options.allowed_networks,
             resolver=resolver,
         )
