@@ -234,3 +234,25 @@ def test_alerts_the_queue_refused_are_swept_up_and_delivered_once(
     top, replies = delivered(fake_slack, CHANNEL)
     assert (len(top), len(replies)) == (stories, follow_ups)
     assert all(n == 1 for n in itertools.chain(top.values(), replies.values()))
+
+
+def test_a_poll_near_its_timeout_takes_no_new_sources_and_leaves_them_due(
+    stack: Stack, handler: Any, context: LambdaContext, demo_sources: list[Source],
+) -> None:
+    known_sources(stack, demo_sources)
+    subscribe_all(stack)
+    poll = handler("poll")
+    poll.SOURCES = demo_sources
+
+    # Given an invocation with less time left than the margin
+    hurried = LambdaContext()
+    hurried.get_remaining_time_in_millis = lambda: lambdas.TIME_MARGIN_MS - 1  # type: ignore[method-assign]
+    result = poll.lambda_handler(poll_event(1), hurried)
+
+    # Then it stops before the first source, writes no item, and every source stays due
+    assert result["cycle"]["sources_deferred"] == len(demo_sources)
+    assert result["cycle"]["items_new"] == 0
+    assert all(s.last_attempt is None or s.last_attempt < now_utc() - timedelta(minutes=30)
+               for s in stack.store.source_states())
+    again = poll.lambda_handler(poll_event(2), context)
+    assert again["cycle"]["sources_ok"] == len(demo_sources) and again["cycle"]["items_new"] > 0
