@@ -79,7 +79,7 @@ def test_sigterm_stops_the_run_cleanly_and_the_next_run_finishes_the_work(tmp_pa
         while not slack.calls_to("chat.postMessage") and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
 
         # Then it finishes the post under way, stops, and says so with the degraded status
         assert proc.returncode == 3, err

@@ -36,7 +36,7 @@ from typing import Any
 
 from vigil.domain.clock import iso_key as _iso
 from vigil.domain.clock import now_utc
-from vigil.domain.codec import alert_to_dict, encode_value, from_record, parse_time, to_record
+from vigil.domain.codec import alert_to_dict, encode_value, from_record, parse_time, to_record, wrap
 from vigil.domain.errors import Conflict, Contention
 from vigil.domain.models import (
     Alert,
@@ -500,10 +500,10 @@ class Store:
 
     @staticmethod
     def _digest_write(channel: str, story: Story, topic: str, now: datetime) -> Write:
-        return Write(f"DIGEST#{channel}", f"{_iso(now)}#{story.id}", {
+        return Write(f"DIGEST#{channel}", f"{_iso(now)}#{story.id}", wrap("digest_entry", {
             "story_id": story.id, "title": story.title, "url": story.url, "topic": topic,
             "severity": int(story.severity), "sources": list(story.sources), "at": _encode(now),
-        }, ttl=max(now, now_utc()) + DIGEST_TTL)
+        }), ttl=max(now, now_utc()) + DIGEST_TTL)
 
     def pending_digest(self, channel: str) -> list[Record]:
         """Digest entries waiting for a channel, oldest first (not removed)."""

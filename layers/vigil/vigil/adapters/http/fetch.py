@@ -12,7 +12,6 @@ One deadline covers each attempt: DNS, connect, the status line, headers and bod
 from __future__ import annotations
 
 import contextvars
-import email.utils
 import http.client
 import io
 import ipaddress
@@ -27,7 +26,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -44,6 +42,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from vigil import __version__
 from vigil.domain.addresses import NOT_PUBLIC, IPAddress, address_problem
+from vigil.domain.retry_after import parse_retry_after
 
 USER_AGENT = f"Vigil/{__version__} (+https://github.com/vigil-news/vigil)"
 ACCEPT = (
@@ -54,9 +53,6 @@ ACCEPT = (
 ALLOW_PRIVATE_ENV = "VIGIL_ALLOW_PRIVATE_NETWORKS"
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
-# A Retry-After beyond this is treated as this: a typo or a hostile header must not
-# silence a source for months.
-MAX_RETRY_AFTER = 24 * 3600.0
 DNS_TIMEOUT = 5.0
 
 Resolver = Callable[[str, int], list[str]]
@@ -337,26 +333,6 @@ def _read_body(
             raise FetchError(f"body too large: more than {max_bytes} bytes")
         parts.append(data)
     return b"".join(parts)
-
-
-# ---------------------------------------------------------------- retry-after
-
-
-def parse_retry_after(value: str, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
-    value = value.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now = time.time() if now is None else now
-    return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER)
 
 
 # ---------------------------------------------------------------- the fetcher

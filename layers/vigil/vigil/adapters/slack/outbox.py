@@ -50,7 +50,7 @@ class OutboxClient:
             raise HistoryUnavailable(f"{self.path}: {exc.strerror or exc}") from exc
         for line in reversed(lines):
             found = _match(line, channel, story_id, thread_ts, outlet)
-            if found:
+            if found and _ts_value(found) >= oldest.timestamp():
                 return found
         return None
 
@@ -105,6 +105,13 @@ def _match(line: str, channel: str, story_id: str, thread_ts: str, outlet: str) 
     if (event.get("outlet") or "") != outlet:
         return None
     return str(record.get("ts") or "") or None
+
+
+def _ts_value(ts: str) -> float:
+    try:
+        return float(ts)
+    except ValueError:
+        return 0.0
 
 
 def _json_line(record: Mapping[str, Any]) -> str:
