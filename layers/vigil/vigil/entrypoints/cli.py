@@ -133,6 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def run_status(report: CycleReport, *, stopped: bool = False) -> int:
     """EXIT_DEGRADED when anything a user expects did not happen this run."""
     pending = report.delivery.pending if report.delivery is not None else 0
+    pending += report.digests.get("retry", 0)
     all_failed = report.sources_failed > 0 and report.sources_ok == 0
     if pending or all_failed or stopped or report.sources_deferred:
         return EXIT_DEGRADED
