@@ -70,6 +70,15 @@ def add_state_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_topics_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--topics", metavar="FILE", help="topics TOML (default: the shipped topics)")
+
+
+def add_outbox_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--outbox", metavar="FILE", default=str(DEFAULT_OUTBOX),
+                   help=f"where Slack calls are written without SLACK_BOT_TOKEN (default: {DEFAULT_OUTBOX})")
+
+
 # ---------------------------------------------------------------- run
 
 
@@ -80,10 +89,9 @@ def _add_run(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "Without SLACK_BOT_TOKEN, alerts go to the outbox file and a preview is printed.",
     )
     p.add_argument("--sources", metavar="FILE", help="sources TOML (default: the shipped list)")
-    p.add_argument("--topics", metavar="FILE", help="topics TOML (default: the shipped topics)")
+    add_topics_argument(p)
     add_state_argument(p)
-    p.add_argument("--outbox", metavar="FILE", default=str(DEFAULT_OUTBOX),
-                   help=f"where Slack calls are written without SLACK_BOT_TOKEN (default: {DEFAULT_OUTBOX})")
+    add_outbox_argument(p)
     p.add_argument("--channel", metavar="ID", action="append", default=[],
                    help="also send every topic's alerts to this Slack channel (repeatable)")
     p.add_argument("--force", action="store_true",
@@ -160,7 +168,7 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         "back with topics, scores and evidence.",
     )
     p.add_argument("file", nargs="?", default="-", help="input file, or - for standard input (default)")
-    p.add_argument("--topics", metavar="FILE", help="topics TOML (default: the shipped topics)")
+    add_topics_argument(p)
     p.set_defaults(handler=cmd_classify)
 
 
@@ -207,10 +215,9 @@ def _add_digest(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         description="Send one digest message to each channel in digest mode whose period has begun "
         "since its last digest (`vigil run` does this too, after its cycle).",
     )
-    p.add_argument("--topics", metavar="FILE", help="topics TOML (default: the shipped topics)")
+    add_topics_argument(p)
     add_state_argument(p)
-    p.add_argument("--outbox", metavar="FILE", default=str(DEFAULT_OUTBOX),
-                   help=f"where Slack calls are written without SLACK_BOT_TOKEN (default: {DEFAULT_OUTBOX})")
+    add_outbox_argument(p)
     p.add_argument("--quiet", action="store_true", help="no preview and no summary when all went out")
     p.set_defaults(handler=cmd_digest)
 
