@@ -1002,6 +1002,25 @@ class Scan:
         return ordered, first < self.title_end
 
 
+    def positions(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> list[tuple[str, int, int, bool]]:
+        """Where the leaves matched, by position: (field, first word, end word, only in
+        `last`), field "title" or "summary", words counted as `words()` splits the field."""
+        occ = self.found.occ
+        late: dict[tuple[int, int], bool] = {}
+        for leaf in dict.fromkeys(leaves):
+            in_last = leaf in last
+            for start, end, _ in occ.get(leaf, ()):
+                late[(start, end)] = late.get((start, end), True) and in_last
+        out = []
+        summary_start = self.title_end + 1 + _FIELD_GAP  # after the separator and the gap
+        for (start, end), in_last in sorted(late.items()):
+            if start < self.title_end:
+                out.append(("title", start, end, in_last))
+            else:
+                out.append(("summary", start - summary_start, end - summary_start, in_last))
+        return out
+
+
 class QueryEngine:
     """Several named queries compiled into one index; an item is scanned once for all."""
 

@@ -129,6 +129,37 @@ def words(text: str) -> list[str]:
     return tokenize(normalize_text(text))
 
 
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Where each of `words(text)` lies in `text` itself, as (start, end) offsets.
+
+    For quoting an item in its own words ("Russia's army", 臺灣海峽) where matching saw
+    normalized ones ("russia s army", 台湾海峡). Empty when the words cannot be placed
+    (a normalization that merged characters); callers then quote the normalized words.
+    """
+    if text.isascii():
+        return [m.span() for m in _ASCII_WORD_RE.finditer(text)]
+    # Normalized character by character, remembering where each piece came from.
+    pieces: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        piece = normalize_text(ch)
+        pieces.append(piece)
+        origin.extend([i] * len(piece))
+    flat = "".join(pieces)
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for token in words(text):
+        found = flat.find(token, at)
+        if found < 0:
+            return []
+        at = found + len(token)
+        spans.append((origin[found], origin[at - 1] + 1))
+    return spans
+
+
 # ---------------------------------------------------------------- outlet names in headlines
 
 # Exactly how aggregators (Google News) append the outlet: "<headline> - <outlet>".
