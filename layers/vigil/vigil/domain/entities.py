@@ -364,6 +364,12 @@ company:avic | avic | avic | 中航工业
 company:bytedance | bytedance, tiktok | bytedance, tiktok | 字节跳动
 company:icbc | icbc | icbc | 工商银行
 company:bank_of_china | bank of china | bank of china | 中国银行
+company:ccb | china construction bank | china construction bank | 建设银行
+company:abc | agricultural bank of china | agricultural bank of china | 农业银行
+company:bocom | bank of communications | bank of communications | 交通银行
+company:cmb | china merchants bank | china merchants bank | 招商银行
+company:surgutneftegas | surgutneftegas | сургутнефтегаз* | 苏尔古特石油天然气
+company:gazprombank | gazprombank | газпромбанк* | 俄气银行
 
 # --- programmes: named exercises, lists, agreements
 programme:joint_sea | joint sea*, sea cooperation | морск* взаимодейств* | 海上联合
@@ -374,6 +380,11 @@ programme:vostok | vostok | восток 20*, восток2* | 东方20
 programme:joint_sword | joint sword* | объединенн* меч* | 联合利剑
 programme:strait_thunder | strait thunder* | гром* в пролив* | 海峡雷霆
 programme:han_kuang | han kuang | ханьгуан* | 汉光
+programme:justice_mission | justice mission* | справедлив* мисси* | 正义使命
+programme:peace_mission | peace mission* | мирн* мисси* | 和平使命
+programme:ocean | ocean 20*, okean 20* | океан 20* | 海洋 20
+programme:tsentr | tsentr*, center 20* | центр 20* | 中部 20
+programme:zapad | zapad* | запад 20* | 西部 20
 programme:ecfa | ecfa, economic cooperation framework agreement | ecfa,
     рамочн* соглашени* об экономическ* сотрудничеств* | ecfa, 海峡两岸经济合作框架协议, 两岸经济合作框架协议
 programme:power_of_siberia | power of siberia | сил* сибири | 西伯利亚力量
@@ -389,6 +400,15 @@ programme:one_china | one china | одного китая, един* китай*
 programme:adiz | adiz, air defense identification zone, air defence identification zone | ПВО зон*,
     опознавательн* зон* | 防空识别区
 programme:median_line | median line | средин* лини* | 中线
+
+# --- export-controlled materials (which one tells two control decisions apart)
+material:gallium | gallium | галли* | 镓
+material:germanium | germanium | германий, германия металл* | 锗
+material:antimony | antimony | сурьм* | 锑
+material:graphite | graphite | графит* | 石墨
+material:rare_earths | rare earth*, rare earth elements, rare metals | редкоземельн* | 稀土
+material:tungsten | tungsten | вольфрам* | 钨
+material:lithium | lithium | лити* | 锂
 
 # --- what happened (the event's type)
 act:sanction | sanction*, restrictive measures | санкци*, санкционн*, ограничительн* мер* | 制裁, 反制
@@ -451,7 +471,7 @@ act:end | end, ends, ended, conclude*, wrap* up, finish* | заверши*, за
 # How much sharing an id of each kind says about two reports sharing one event.
 WEIGHTS = {
     "country": 1.5, "place": 2.5, "region": 0.5, "person": 3.0, "org": 1.5, "force": 1.5, "weapon": 2.5,
-    "company": 3.0, "programme": 3.0, "ship": 3.0, "act": 1.0,
+    "company": 3.0, "programme": 3.0, "ship": 3.0, "material": 2.5, "act": 1.0,
     "M": 3.0, "N": 2.0, "O": 2.0, "Y": 1.5, "D": 1.5,
 }
 # The actors nearly every report in this domain names: sharing them says little.
@@ -478,6 +498,13 @@ EVENT_ACTS = frozenset({
     "act:suspend", "act:investigation", "act:consultation", "act:election", "act:recall", "act:recognition",
     "act:blockade", "act:invasion", "act:espionage", "act:threat", "act:tariff",
 })
+
+
+# Deeds of one family ("bans entry" and "blacklists" for one stop list) agree.
+ACT_FAMILY = {
+    "act:sanction": "measure", "act:secondary_sanctions": "measure", "act:blacklist": "measure",
+    "act:entry_ban": "measure", "act:export_control": "measure",
+}
 
 
 def weight_of(entity: str) -> float:

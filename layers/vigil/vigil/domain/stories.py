@@ -45,7 +45,17 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from vigil.domain.entities import COMMON, EVENT_ACTS, Figures, Mention, entity_mentions, figures, kind_of, weight_of
+from vigil.domain.entities import (
+    ACT_FAMILY,
+    COMMON,
+    EVENT_ACTS,
+    Figures,
+    Mention,
+    entity_mentions,
+    figures,
+    kind_of,
+    weight_of,
+)
 from vigil.domain.models import Item, Severity, Story
 from vigil.domain.text import CJK, fold, strip_outlet
 
@@ -142,7 +152,7 @@ _LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
 _FIGURE_SLOTS = ("M", "N", "O", "Y")
 _NAME_SLOTS = ("region", "programme", "minor_actor", "company", "ship")
 # Compared headline against report in both directions (see `slot_conflict`).
-_CROSS_SLOTS = ("actor", "act", "region", "company", "programme")
+_CROSS_SLOTS = ("actor", "act", "region", "company", "programme", "material")
 # Named in a lead, these are the event's own (a sea, an exercise); other names often
 # come up in passing, so a headline must name them to count.
 _LEAD_SLOTS = frozenset({"region", "programme", "ship"})
@@ -307,13 +317,17 @@ def item_terms(item: Item) -> dict[str, float]:
 
 def _slots_of(term: str) -> tuple[str, ...]:
     kind = kind_of(term)
-    if kind in _FIGURE_SLOTS or kind in ("region", "programme", "company", "ship"):
+    if kind in _FIGURE_SLOTS or kind in ("region", "programme", "company", "ship", "material"):
         return (kind,)
     if kind == "country" or term == "org:eu":
         return ("actor",) if term in _NOT_MINOR_ACTOR else ("actor", "minor_actor")
     if term in EVENT_ACTS:
         return ("act",)
     return ()
+
+
+def _deed_family(act: str) -> str:
+    return ACT_FAMILY.get(act, act)
 
 
 def _slots(terms: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -427,7 +441,9 @@ def _unknown_to(a: TermSet, b: TermSet, slot: str) -> bool:
     if not mine:
         return False
     theirs = b.all_slots.get(slot, frozenset())
-    return mine.isdisjoint(theirs) if slot == "act" else not mine <= theirs
+    if slot == "act":
+        return {_deed_family(x) for x in mine}.isdisjoint({_deed_family(x) for x in theirs})
+    return not mine <= theirs
 
 
 def similarity(a: TermSet, b: TermSet) -> float:
