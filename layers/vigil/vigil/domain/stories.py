@@ -628,8 +628,9 @@ class StoryClusterer:
             required = required_score(_gap(terms, entry))
             if required is not None:
                 scored.append((max(similarity(terms, m) for m in entry.members), required, entry))
-        # Highest score first; ties go to the older story, independent of arrival order.
-        scored.sort(key=lambda triple: (-triple[0], triple[2].order))
+        # Widest margin over the bar first (a story published closer in time needs less),
+        # ties to the older story, independent of arrival order.
+        scored.sort(key=lambda triple: (triple[1] - triple[0], triple[2].order))
         return scored
 
     def _candidates(self, terms: TermSet) -> list[str]:
