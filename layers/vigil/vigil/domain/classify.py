@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from vigil.domain.models import Severity, Topic, TopicMatch
 from vigil.domain.query import DEFAULT_WORK, QueryEngine, QueryTooCostly, Scan
-from vigil.domain.text import word_spans, words
+from vigil.domain.text import PlacedWords
 from vigil.domain.topic_limits import CUSTOM_TOPIC_WORK
 
 MATCH_THRESHOLD = 0.5
@@ -167,6 +167,9 @@ class Classifier:
         return round(0.45 * (1.0 - 0.7**found), 3)
 
 
+_HYPHENS = frozenset({"-", "\u2010", "\u2011"})
+
+
 class _Quoter:
     """Evidence in the item's own words: the text where the rule's terms matched.
 
@@ -182,63 +185,84 @@ class _Quoter:
     def __init__(self, scan: Scan, title: str, summary: str) -> None:
         self.scan = scan
         self.texts = {"title": title, "summary": summary}
-        self._fields: dict[str, tuple[list[str], list[tuple[int, int]]]] = {}
+        self._fields: dict[str, PlacedWords] = {}
 
-    def _field(self, field: str) -> tuple[list[str], list[tuple[int, int]]]:
-        if field not in self._fields:  # worked out once per item, for the first topic that asks
-            text = self.texts[field]
-            self._fields[field] = (words(text), word_spans(text))
-        return self._fields[field]
+    def _field(self, field: str) -> PlacedWords:
+        found = self._fields.get(field)
+        if found is None:  # worked out once per item, for the first topic that asks
+            found = self._fields[field] = PlacedWords(self.texts[field])
+        return found
 
     def __call__(self, leaves: list[int], actors: frozenset[int]) -> tuple[str, ...]:
-        runs: list[_Run] = []
-        for field, start, end, late in self.scan.positions(leaves, actors):
-            last = runs[-1] if runs else None
-            if last is not None and last.field == field and (
-                end <= last.end or (late == last.actors and start <= last.end and self._joins(field, last.end, start))
-            ):
-                last.parts.append((start, end))
-                last.end = max(last.end, end)
-                last.actors = last.actors and late
-            else:
-                runs.append(_Run(field, start, end, late, [(start, end)]))
-        subject: list[str] = []
-        who: list[str] = []
+        positions = self.scan.positions(leaves, actors)
+        quoted: list[str] = []
         seen: set[str] = set()
-        for run in runs:
-            phrase = self._phrase(run)
-            if phrase and phrase.lower() not in seen:
-                seen.add(phrase.lower())
-                (who if run.actors else subject).append(phrase)
-        return tuple((subject + who)[:MAX_EVIDENCE])
+        covered: list[tuple[str, int, int]] = []  # subject runs: actor words inside them are quoted
+        # Subject terms, then actors, each in text order; the text is read only until enough.
+        for actors_only in (False, True):
+            run: _Run | None = None
+            for field, start, end, late in positions:
+                if late is not actors_only:
+                    continue
+                if actors_only and any(f == field and s <= start and end <= e for f, s, e in covered):
+                    continue
+                if run is not None and run.field == field and start <= run.end and self._joins(field, run.end, start):
+                    run.parts.append((start, end))
+                    run.end = max(run.end, end)
+                    continue
+                if run is not None and self._quote(run, seen, quoted, covered):
+                    return tuple(quoted)
+                run = _Run(field, start, end, late, [(start, end)])
+            if run is not None and self._quote(run, seen, quoted, covered):
+                return tuple(quoted)
+        return tuple(quoted)
+
+    def _quote(self, run: _Run, seen: set[str], quoted: list[str], covered: list[tuple[str, int, int]]) -> bool:
+        """Add the run's phrase (if any); True when MAX_EVIDENCE phrases are quoted."""
+        if not run.actors:
+            covered.append((run.field, run.start, run.end))
+        phrase = self._phrase(run, seen)
+        if phrase:
+            quoted.append(phrase)
+        return len(quoted) >= MAX_EVIDENCE
 
     def _joins(self, field: str, end: int, start: int) -> bool:
         """Whether words `end - 1` and `start` stand next to each other in the text."""
         if start < end:
             return True
-        tokens, spans = self._field(field)
-        if len(spans) != len(tokens) or start >= len(spans):
-            return False
-        between = self.texts[field][spans[end - 1][1] : spans[start][0]]
-        return not between.strip(" -\u2010\u2011\u00a0")
+        gap = self._field(field).gap(start)
+        return gap is not None and not gap.strip(" -\u2010\u2011\u00a0")
 
-    def _phrase(self, run: _Run) -> str:
-        tokens, spans = self._field(run.field)
-        parts = [(a, min(b, len(tokens))) for a, b in run.parts if a < len(tokens)]
-
-        def stop(part: tuple[int, int]) -> bool:
-            return part[1] - part[0] == 1 and tokens[part[0]] in EVIDENCE_STOP_WORDS
-
-        while parts and stop(parts[0]):
-            parts.pop(0)
-        while parts and stop(parts[-1]):
-            parts.pop()
-        if not parts:
+    def _phrase(self, run: _Run, seen: set[str]) -> str:
+        """The run's text without function words at its ends; "" when nothing is left or
+        the same words were quoted already (`seen`, updated)."""
+        words_of = self._field(run.field)
+        tokens = words_of.tokens
+        parts = run.parts
+        first, last = 0, len(parts)
+        while first < last and parts[first][1] - parts[first][0] == 1 and (
+            tokens[parts[first][0]] in EVIDENCE_STOP_WORDS
+        ):
+            first += 1
+        while last > first and parts[last - 1][1] - parts[last - 1][0] == 1 and (
+            tokens[parts[last - 1][0]] in EVIDENCE_STOP_WORDS
+        ):
+            last -= 1
+        if first >= last:
             return ""
-        start, end = parts[0][0], max(b for _, b in parts)
-        if len(spans) == len(tokens):
-            return self.texts[run.field][spans[start][0] : spans[end - 1][1]]
-        return " ".join(tokens[start:end])  # the text's own words could not be placed
+        start = parts[first][0]
+        end = run.end if last == len(parts) else max(b for _, b in parts[first:last])
+        end = min(end, len(tokens))
+        # A matched part of a hyphenated word is quoted whole ("военно-морских", not "военно").
+        while start > 0 and words_of.gap(start) in _HYPHENS:
+            start -= 1
+        while end < len(tokens) and words_of.gap(end) in _HYPHENS:
+            end += 1
+        key = tokens[start] if end - start == 1 else " ".join(tokens[start:end])
+        if not key or key in seen:
+            return ""
+        seen.add(key)
+        return words_of.quote(start, end) or key  # the normalized words if the text's cannot be placed
 
 
 @dataclass(slots=True)

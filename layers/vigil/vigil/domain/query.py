@@ -1003,22 +1003,23 @@ class Scan:
 
 
     def positions(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> list[tuple[str, int, int, bool]]:
-        """Where the leaves matched, by position: (field, first word, end word, only in
-        `last`), field "title" or "summary", words counted as `words()` splits the field."""
+        """Where the leaves first matched, by position: (field, first word, end word, only
+        in `last`), field "title" or "summary", words counted as `words()` splits the
+        field; each matched term at its first occurrence."""
         occ = self.found.occ
         late: dict[tuple[int, int], bool] = {}
-        for leaf in dict.fromkeys(leaves):
-            in_last = leaf in last
-            for start, end, _ in occ.get(leaf, ()):
-                late[(start, end)] = late.get((start, end), True) and in_last
-        out = []
-        summary_start = self.title_end + 1 + _FIELD_GAP  # after the separator and the gap
-        for (start, end), in_last in sorted(late.items()):
-            if start < self.title_end:
-                out.append(("title", start, end, in_last))
-            else:
-                out.append(("summary", start - summary_start, end - summary_start, in_last))
-        return out
+        for leaf in set(leaves):
+            found = occ.get(leaf)
+            if found:
+                key = found[0][:2]  # occurrences come in text order
+                late[key] = leaf in last and late.get(key, True)
+        title_end = self.title_end
+        summary_start = title_end + 1 + _FIELD_GAP  # after the separator and the gap
+        return [
+            ("title", start, end, in_last) if start < title_end
+            else ("summary", start - summary_start, end - summary_start, in_last)
+            for (start, end), in_last in sorted(late.items())
+        ]
 
 
 class QueryEngine:
