@@ -39,7 +39,8 @@ lint: $(STAMP) $(SCAN_STAMP)
 	$(SCAN_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 
 eval: $(STAMP)
-	@$(PY) -m vigil.entrypoints.evaluate $(or $(ITEMS),$(SHARED)/dev-items.jsonl)
+	@$(PY) -m vigil.entrypoints.evaluate $(or $(ITEMS),$(SHARED)/dev-items.jsonl) \
+		--stories $(or $(STORIES),$(SHARED)/stories-dev.jsonl)
 
 bench: $(STAMP)
 	@$(PY) bench/run.py

@@ -153,6 +153,31 @@ def test_reply_names_the_outlet_and_links_the_title() -> None:
     assert_valid_blocks(payload)
 
 
+def test_reply_in_another_language_than_the_story_says_which() -> None:
+    # Given a story first reported in English, joined by a Russian outlet's report
+    alert = make_alert(title="Учения НОАК у Тайваня", source_name="Vesti")
+    alert.story.languages = ("en", "ru")
+    alert.item.lang = "ru"
+
+    payload = render_reply(alert)
+
+    assert payload["blocks"][0]["text"]["text"].startswith("Also reported in Russian by *Vesti*: <https://")
+    assert payload["text"].startswith("Also reported in Russian by Vesti: ")
+    assert_valid_blocks(payload)
+
+
+def test_reply_in_the_storys_own_language_names_none() -> None:
+    alert = make_alert()
+    alert.story.languages = ("en", "zh")
+    assert render_reply(alert)["text"].startswith("Also reported by Reuters: ")
+
+
+def test_reply_names_the_language_by_the_script_when_the_feed_says_nothing_useful() -> None:
+    alert = make_alert(title="解放軍在臺灣海峽演習", source_name="CNA")
+    alert.story.languages = ("en",)  # the item's feed declared no language: "en" by default
+    assert render_reply(alert)["text"].startswith("Also reported in Chinese by CNA: ")
+
+
 def digest_entry(n: int, topic: str = "taiwan", severity: int = 1) -> dict[str, Any]:
     return {"story_id": f"s{n}", "title": f"Story {n} <!channel>", "url": f"https://x.example/{n}",
             "topic": topic, "severity": severity, "sources": ["reuters", "ap"], "at": NOW.isoformat()}

@@ -21,13 +21,49 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from vigil.domain.models import Severity, Topic, TopicMatch
 from vigil.domain.query import DEFAULT_WORK, QueryEngine, QueryTooCostly, Scan
+from vigil.domain.text import PlacedWords
 from vigil.domain.topic_limits import CUSTOM_TOPIC_WORK
 
 MATCH_THRESHOLD = 0.5
+# Phrases quoted per topic as evidence ("why it matched").
+MAX_EVIDENCE = 5
+
+# Words a rule needs around its subject ("adopts ... package", "sanctions against") that
+# say nothing on their own: never quoted as evidence, and trimmed off the ends of a
+# quoted phrase. Lower-case, as `words()` reads text.
+_EVIDENCE_STOP_TEXT = """
+a an the and or nor of to in on at by for from with without against over under into onto about after
+before amid among between during near toward towards via as than then also but not no its it their his
+her this that these those s new fresh more further additional latest another other own same such so
+very all any some each every per part parts side sides step steps move moves measure measures
+package packages round rounds alongside
+adopt adopts adopted adopting add adds added adding impose imposes imposed imposing announce announces
+announced announcing target targets targeted targeting expand expands expanded expanding extend extends
+extended extending hold holds held holding join joins joined joining arrive arrives arrived arriving
+provide provides provided providing supply supplies supplied supplying support supports supported
+supporting help helps helped helping aid aids aided aiding found build builds built building train
+trains trained training equip equips equipped equipping approve approves approved approving block
+blocks blocked blocking cut cuts cutting restrict restricts restricted restricting limit limits limited
+limiting ban bans banned
+banning bar bars barred barring slap slaps slapped hit hits take takes took taken taking make makes
+made say says said sign signs signed signing meet meets met send sends sent deliver delivers delivered
+give gives gave given use uses used launch launches launched start starts started begin begins began
+conduct conducts conducted stage stages staged issue issues issued unveil unveils unveiled agree agrees
+agreed pass passes passed set sets roll rolls rolled is are was were be been being has have had will
+would could can may might should must do does did
+в во на с со по о об от до за из к у не и или а но что как для при против после перед между над под
+через без это его ее их также новый новые новых новой новым пакет пакета пакете пакетом пакеты
+пакетов раунд цене цены цена цен ввел ввела ввели введены вводит ввести наложил наложила объявил
+объявила объявили расширил расширила продлил продлила провел провела провели проведут прибыл прибыла
+начали начал
+的 了 在 是 与 和 及 于 被 将 对 向 从 把 等 新 宣布 实施 采取 针对
+"""
+EVIDENCE_STOP_WORDS = frozenset(_EVIDENCE_STOP_TEXT.split())
 
 
 class Classifier:
@@ -67,9 +103,10 @@ class Classifier:
         supported language, so it does not change the result.
         """
         scan = self._engine.scan(title, summary)
+        quote = _Quoter(scan, title, summary)
         out = []
         for topic in self.topics:
-            match = self._match(topic, scan)
+            match = self._match(topic, scan, quote)
             if match is not None:
                 out.append(match)
         return out
@@ -81,20 +118,21 @@ class Classifier:
     def evaluate(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """Every topic with its score; evidence is empty for topics that do not apply."""
         scan = self._engine.scan(title, summary)
+        quote = _Quoter(scan, title, summary)
         out: list[TopicMatch] = []
         for topic in self.topics:
-            match = self._match(topic, scan)
+            match = self._match(topic, scan, quote)
             out.append(match or TopicMatch(topic.id, self._miss_score(topic, scan), Severity.ROUTINE, ()))
         return out
 
-    def _match(self, topic: Topic, scan: Scan) -> TopicMatch | None:
+    def _match(self, topic: Topic, scan: Scan, quote: _Quoter) -> TopicMatch | None:
         """The topic's match, or None when it does not apply or ran out of work on the item."""
         scan.allow(self._work[topic.id])
         try:
             # Most topics do not apply to most items: test before any other work.
             if not self._engine.test(self._names[topic.id][0], scan):
                 return None
-            return self._matched(topic, scan)
+            return self._matched(topic, scan, quote)
         except QueryTooCostly:
             self.over_budget[topic.id] += 1
             return None
@@ -104,13 +142,16 @@ class Classifier:
         by_id = {t.id: t for t in self.topics}
         return [(by_id[tid], n) for tid, n in sorted(self.over_budget.items())]
 
-    def _matched(self, topic: Topic, scan: Scan) -> TopicMatch:
+    def _matched(self, topic: Topic, scan: Scan, quote: _Quoter) -> TopicMatch:
         """Score, severity and evidence of a topic whose query matched."""
         engine = self._engine
         name, urgent, notable = self._names[topic.id]
-        # Who/where terms (actors) go last, so "why" leads with the subject.
-        evidence, in_title = scan.evidence(engine.evidence(name, scan), self._actors.get(topic.id, frozenset()))
-        score = 1.0 - 0.5 * 0.6 ** len(evidence)
+        leaves = engine.evidence(name, scan)
+        actors = self._actors.get(topic.id, frozenset())
+        # The score counts every distinct matched term; "why" quotes the item's phrases.
+        matched, in_title = scan.evidence(leaves, actors)
+        evidence = quote(leaves, actors)
+        score = 1.0 - 0.5 * 0.6 ** len(matched)
         if in_title:
             score += 0.05
         if urgent and engine.test(urgent, scan):
@@ -124,6 +165,113 @@ class Classifier:
     def _miss_score(self, topic: Topic, scan: Scan) -> float:
         found = self._engine.partial(self._names[topic.id][0], scan)
         return round(0.45 * (1.0 - 0.7**found), 3)
+
+
+_HYPHENS = frozenset({"-", "\u2010", "\u2011"})
+
+
+class _Quoter:
+    """Evidence in the item's own words: the text where the rule's terms matched.
+
+    Matched words next to each other (only spaces or a hyphen between) make one phrase
+    ("joint naval drills", "Russian-Chinese"), quoted as the item writes it (case,
+    traditional characters, apostrophes). The function words a rule needs around its
+    subject ("adopts", "against", "против") are never quoted on their own nor at the ends
+    of a phrase, though a matched multi-word term is kept whole ("stop list"). Subject
+    terms first, who/where terms (actors) after, each in text order; at most
+    MAX_EVIDENCE per topic.
+    """
+
+    def __init__(self, scan: Scan, title: str, summary: str) -> None:
+        self.scan = scan
+        self.texts = {"title": title, "summary": summary}
+        self._fields: dict[str, PlacedWords] = {}
+
+    def _field(self, field: str) -> PlacedWords:
+        found = self._fields.get(field)
+        if found is None:  # worked out once per item, for the first topic that asks
+            found = self._fields[field] = PlacedWords(self.texts[field])
+        return found
+
+    def __call__(self, leaves: list[int], actors: frozenset[int]) -> tuple[str, ...]:
+        positions = self.scan.positions(leaves, actors)
+        quoted: list[str] = []
+        seen: set[str] = set()
+        covered: list[tuple[str, int, int]] = []  # subject runs: actor words inside them are quoted
+        # Subject terms, then actors, each in text order; the text is read only until enough.
+        for actors_only in (False, True):
+            run: _Run | None = None
+            for field, start, end, late in positions:
+                if late is not actors_only:
+                    continue
+                if actors_only and any(f == field and s <= start and end <= e for f, s, e in covered):
+                    continue
+                if run is not None and run.field == field and start <= run.end and self._joins(field, run.end, start):
+                    run.parts.append((start, end))
+                    run.end = max(run.end, end)
+                    continue
+                if run is not None and self._quote(run, seen, quoted, covered):
+                    return tuple(quoted)
+                run = _Run(field, start, end, late, [(start, end)])
+            if run is not None and self._quote(run, seen, quoted, covered):
+                return tuple(quoted)
+        return tuple(quoted)
+
+    def _quote(self, run: _Run, seen: set[str], quoted: list[str], covered: list[tuple[str, int, int]]) -> bool:
+        """Add the run's phrase (if any); True when MAX_EVIDENCE phrases are quoted."""
+        if not run.actors:
+            covered.append((run.field, run.start, run.end))
+        phrase = self._phrase(run, seen)
+        if phrase:
+            quoted.append(phrase)
+        return len(quoted) >= MAX_EVIDENCE
+
+    def _joins(self, field: str, end: int, start: int) -> bool:
+        """Whether words `end - 1` and `start` stand next to each other in the text."""
+        if start < end:
+            return True
+        gap = self._field(field).gap(start)
+        return gap is not None and not gap.strip(" -\u2010\u2011\u00a0")
+
+    def _phrase(self, run: _Run, seen: set[str]) -> str:
+        """The run's text without function words at its ends; "" when nothing is left or
+        the same words were quoted already (`seen`, updated)."""
+        words_of = self._field(run.field)
+        tokens = words_of.tokens
+        parts = run.parts
+        first, last = 0, len(parts)
+        while first < last and parts[first][1] - parts[first][0] == 1 and (
+            tokens[parts[first][0]] in EVIDENCE_STOP_WORDS
+        ):
+            first += 1
+        while last > first and parts[last - 1][1] - parts[last - 1][0] == 1 and (
+            tokens[parts[last - 1][0]] in EVIDENCE_STOP_WORDS
+        ):
+            last -= 1
+        if first >= last:
+            return ""
+        start = parts[first][0]
+        end = run.end if last == len(parts) else max(b for _, b in parts[first:last])
+        end = min(end, len(tokens))
+        # A matched part of a hyphenated word is quoted whole ("военно-морских", not "военно").
+        while start > 0 and words_of.gap(start) in _HYPHENS:
+            start -= 1
+        while end < len(tokens) and words_of.gap(end) in _HYPHENS:
+            end += 1
+        key = tokens[start] if end - start == 1 else " ".join(tokens[start:end])
+        if not key or key in seen:
+            return ""
+        seen.add(key)
+        return words_of.quote(start, end) or key  # the normalized words if the text's cannot be placed
+
+
+@dataclass(slots=True)
+class _Run:
+    field: str
+    start: int
+    end: int
+    actors: bool  # only who/where terms
+    parts: list[tuple[int, int]]  # the matched terms it joins, (first word, end word)
 
 
 def classify_jsonl(infile: TextIO, outfile: TextIO, classifier: Classifier, errfile: TextIO | None = None) -> int:

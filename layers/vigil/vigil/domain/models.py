@@ -94,6 +94,9 @@ class Story:
     # When the event was first reported (its first item's publication time), as opposed
     # to first_seen, when Vigil first saw it; a backfill after an outage differs a lot.
     published: datetime | None = None
+    # Languages of its reports ("en", "ru", "zh"), in order of first appearance: the
+    # first is the language the story was first reported in.
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

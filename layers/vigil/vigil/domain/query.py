@@ -1002,6 +1002,26 @@ class Scan:
         return ordered, first < self.title_end
 
 
+    def positions(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> list[tuple[str, int, int, bool]]:
+        """Where the leaves first matched, by position: (field, first word, end word, only
+        in `last`), field "title" or "summary", words counted as `words()` splits the
+        field; each matched term at its first occurrence."""
+        occ = self.found.occ
+        late: dict[tuple[int, int], bool] = {}
+        for leaf in set(leaves):
+            found = occ.get(leaf)
+            if found:
+                key = found[0][:2]  # occurrences come in text order
+                late[key] = leaf in last and late.get(key, True)
+        title_end = self.title_end
+        summary_start = title_end + 1 + _FIELD_GAP  # after the separator and the gap
+        return [
+            ("title", start, end, in_last) if start < title_end
+            else ("summary", start - summary_start, end - summary_start, in_last)
+            for (start, end), in_last in sorted(late.items())
+        ]
+
+
 class QueryEngine:
     """Several named queries compiled into one index; an item is scanned once for all."""
 

@@ -1,28 +1,37 @@
-"""Group items from different outlets about the same event into one story (pure, no I/O).
+"""Group reports of the same event, from any outlet and in any language, into one story (pure).
 
 How an item finds its story:
 
-1. Its text becomes a small weighted *term set*: normalized title words (folded as the
-   classifier folds text, `vigil.domain.text.fold`, so traditional and simplified Chinese
-   agree; lowercase, outlet suffix and stop words dropped, crude stemming, demonyms and
-   capitals folded onto the country) plus a few key terms (names, numbers) from the
-   summary. Chinese and Japanese runs become character bigrams, since they have no
-   spaces. Names and numbers weigh more; the handful of countries that nearly every item
-   in this domain mentions weigh less, because sharing "china" says little about sharing
-   an event.
+1. Its text becomes a small weighted *term set* (`item_terms`). Named things and figures
+   become language-independent ids through `vigil.domain.entities`: "Shoigu", "Шойгу" and
+   "绍伊古" are `person:shoigu`, "$2bn" and "20亿美元" `M:2e+09`, "17th" and "第十七"
+   `O:17`, "sanctions", "санкции" and "制裁" `act:sanction` (what happened: the event's
+   type). The rest of the headline gives surface terms, read through the classifier's
+   folding (`vigil.domain.text.fold`, so traditional and simplified Chinese agree):
+   lower-cased, stemmed words, Chinese character bigrams. The summary's lead adds its ids
+   and a few names, marked as summary terms. The countries nearly every report in this
+   domain names weigh little, names and figures much.
 2. Candidates come from an inverted index over the *rarest* of its terms (few stories
-   contain them), each posting list read up to a cap. The work per item is therefore
-   bounded by constants, not by the number of stories in the window. MinHash-LSH was
-   the alternative; on short headlines from one topical domain every story shares the
-   same common words, so banding either floods the candidates or loses recall.
-3. Each candidate is verified with a weighted Jaccard against every remembered member
-   of the story (a few per story, so a third outlet's wording may match the second's)
-   and joins the best one above `THRESHOLD`.
+   contain them), each posting list read up to a cap, so the work per item is bounded by
+   constants, not by the number of stories in the window.
+3. Each candidate is verified against every remembered member of the story (a few per
+   story, kept in several languages) by a weighted Jaccard: over all terms when both are
+   written in one script, over the language-independent ids when not. **Slot conflicts**
+   veto a join whatever the score: the headline gives a figure, ordinal, year, place,
+   company or programme, or a country acting, that the other report contradicts
+   (a 17th and a 16th sanctions package; a Canadian and a British transit of the Taiwan
+   Strait; drills in the Mediterranean and in the Sea of Japan). Reports whose topics
+   share nothing are held to a higher bar.
+4. **Publication-time window**: a report joins only a story one of whose members was
+   published within `PUBLISHED_WINDOW` of it, and the bar rises with the gap, so a
+   look-alike event days later starts its own story. Merging two events is worse than
+   splitting one: every rule above errs on the side of a new story.
 
 Only stories first seen inside the window are eligible, which is exactly what the
 store's `stories_since(now - window)` loads, so a clusterer rebuilt from stored stories
 decides the same way as the one that created them: everything it needs is in
-`Story.terms` (member term sets) and `Story.signature` (their fingerprints).
+`Story.terms` (member term sets, with their publication time and script) and
+`Story.signature` (their fingerprints).
 """
 
 from __future__ import annotations
@@ -34,33 +43,60 @@ import heapq
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from vigil.domain.entities import (
+    ACT_FAMILY,
+    COMMON,
+    EVENT_ACTS,
+    Figures,
+    Mention,
+    entity_mentions,
+    figures,
+    kind_of,
+    weight_of,
+)
 from vigil.domain.models import Item, Severity, Story
 from vigil.domain.text import CJK, fold, strip_outlet
 
 DEFAULT_WINDOW = timedelta(hours=48)
-# Weighted Jaccard at or above which an item joins a story. Calibrated on hand-written
-# same-event / different-event pairs (tests/unit/test_stories.py): differently worded
-# reports of one event score ~0.44-0.86, look-alike different events ~0.2-0.38.
+# Score at or above which an item joins a story (reports published close together).
+# Calibrated on hand-written same-event / different-event pairs (tests/unit/test_stories.py)
+# and the labeled story set (`make eval`).
 THRESHOLD = 0.4
-# Member term sets remembered per story: enough for several wordings, bounded record size.
-MAX_MEMBERS = 4
+# Publication times further apart than this never join; from FULL_STRENGTH on the bar
+# rises linearly to THRESHOLD + LATE_PENALTY at the window's end.
+PUBLISHED_WINDOW = timedelta(hours=72)
+FULL_STRENGTH = timedelta(hours=24)
+LATE_PENALTY = 0.3
+# Topics of the item and of the story share nothing: the bar is this much higher.
+TOPIC_PENALTY = 0.2
+# Member term sets remembered per story: enough for several wordings and languages.
+MAX_MEMBERS = 6
 # Index lookup bounds: posting lists longer than this are common words (or truncated to
 # their newest entries when nothing rarer exists); at most this many terms are looked up.
 POSTING_CAP = 200
 LOOKUP_TERMS = 10
 MAX_VERIFY = 40
-MAX_SUMMARY_TERMS = 6
-NUMBER_CONFLICT = 0.6  # score factor when both headlines carry figures and share none
+MAX_SUMMARY_TERMS = 6  # surface names taken from a summary
+SUMMARY_CHARS = 400  # the lead: where a summary names the event
+SUMMARY_FACTOR = 0.6  # a summary term says less than a headline term
+FIGURE_TOLERANCE = 0.02  # "499 other Americans" and "500 Americans" are one figure
+# Shared weight beyond the ever-present countries a join needs: "Russia and China start
+# naval drills" fits every joint exercise; a place, name, figure or specific act must
+# agree too. Across languages only ids can agree, so the bar is higher there.
+MIN_EVIDENCE = 1.2
+MIN_EVIDENCE_ACROSS = 2.0
 
-HEAVY = 2.0  # names, numbers, acronyms
-NORMAL = 1.0
-LIGHT = 0.5  # the countries everything here mentions
+HEAVY = 2.0  # names and acronyms the entity table does not know
+NORMAL = 0.6  # other words: the ids above carry most of what an event is
+LIGHT = 0.3  # the countries everything here mentions
+BIGRAM = 0.4  # a Chinese character bigram: several make one word
 
-# Stored term markers: "+" a heavy term, "~" a summary-only term (see _encode_member).
-_HEAVY_MARK = "+"
+# Stored term markers: "~" a summary term; "=" before a weight; "@" member metadata.
+_HEAVY_MARK = "+"  # the first encoding's heavy terms (stories stored before version 2)
 _SUMMARY_MARK = "~"
+_VERSION_MARK = "@v2"
 
 _STOP_TEXT = """
 a about above after again against all also amid an and any are as at be been before being
@@ -75,41 +111,30 @@ breaking exclusive editorial opinion analysis update updated live watch video ex
 в и на с по о об от до за из к у не что как для это при его ее их также после
 """
 _STOP_WORDS = frozenset(_STOP_TEXT.split())
+# Capitalized words of a lead that name no event: datelines, agencies, days, titles.
+_LEAD_NOISE_TEXT = """
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
+reuters xinhua tass ria afp ap dpa mia bloomberg cna kyodo yonhap efe ani pti sputnik interfax
+inc corp ltd co llc group plc president minister ministry department spokesperson spokesman
+spokeswoman secretary state council office official officials government
+"""
+_LEAD_NOISE = frozenset(_LEAD_NOISE_TEXT.split())
 
-# Folding of demonyms, capitals and common synonyms onto one term, so two outlets that
-# say "Beijing" and "Chinese" (or "drills" and "exercises") still share the term.
+# Folding of common synonyms the entity table does not name, so two outlets that say
+# "company" and "firm" still share the term.
 _CANONICAL: Mapping[str, str] = {
-    "chinese": "china", "beijing": "china", "prc": "china", "pla": "china",
-    "russian": "russia", "moscow": "russia", "kremlin": "russia", "russians": "russia",
-    "taiwanese": "taiwan", "taipei": "taiwan",
-    "american": "us", "americans": "us", "washington": "us", "usa": "us", "u.s": "us", "u.s.": "us",
-    "ukrainian": "ukraine", "kyiv": "ukraine", "kiev": "ukraine",
-    "japanese": "japan", "tokyo": "japan",
-    "korean": "korea", "pyongyang": "korea", "seoul": "korea",
-    "european": "eu", "brussels": "eu",
-    "british": "uk", "britain": "uk", "london": "uk",
-    "iranian": "iran", "tehran": "iran",
-    "indian": "india", "delhi": "india",
-    "exercise": "drill", "exercises": "drill", "wargame": "drill", "maneuver": "drill",
-    "manoeuvre": "drill", "drills": "drill",
-    "warship": "naval", "warships": "naval", "navy": "naval", "vessel": "naval", "vessels": "naval",
-    "defence": "defense",
-    "arms": "weapon", "weapons": "weapon",
     "company": "firm", "companies": "firm", "firms": "firm", "entity": "firm", "entities": "firm",
+    "contractor": "firm", "contractors": "firm", "maker": "firm", "makers": "firm",
+    "manufacturer": "firm", "manufacturers": "firm",
     "soldier": "troop", "soldiers": "troop", "troops": "troop",
-    "jet": "aircraft", "jets": "aircraft", "plane": "aircraft", "planes": "aircraft",
-    "warplane": "aircraft", "warplanes": "aircraft",
-    "begin": "start", "begins": "start", "launch": "start", "launches": "start", "kick": "start",
     "conduct": "hold", "conducts": "hold", "stage": "hold", "stages": "hold",
     "adopt": "approve", "adopts": "approve", "agree": "approve", "agrees": "approve",
     "pass": "approve", "passes": "approve", "endorse": "approve", "endorses": "approve",
+    "clear": "approve", "clears": "approve", "cleared": "approve",
     "spot": "detect", "spots": "detect", "track": "detect", "tracks": "detect",
     "slap": "impose", "slaps": "impose", "hit": "impose", "hits": "impose",
-    "contractor": "firm", "contractors": "firm", "maker": "firm", "makers": "firm",
-    "manufacturer": "firm", "manufacturers": "firm",
-    "sanctions": "sanction", "sanctioned": "sanction", "sanctioning": "sanction",
-    "penalty": "sanction", "penalties": "sanction", "blacklist": "sanction",
-    "blacklisted": "sanction",
+    "arms": "weapon", "weapons": "weapon", "defence": "defense",
 }
 _LIGHT_TERMS = frozenset({"china", "russia", "us", "taiwan", "ukraine", "eu", "uk", "japan", "korea"})
 
@@ -118,7 +143,22 @@ _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*\.?", re.UNICODE)
 _CJK = re.compile(f"[{CJK}\uac00-\ud7af]+")
 # Chinese function characters that glue words together; splitting runs on them keeps
 # bigrams like "军在" (army + "at") from diluting the overlap.
-_CJK_GLUE = re.compile("[的了在是与及于被]")
+_CJK_GLUE = re.compile("[的了在是与及于被将对向和]")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
+
+# Slots: kinds of named things of which one event has one (or a few) and a look-alike
+# event another. A headline's value contradicted by the other report vetoes a join.
+_FIGURE_SLOTS = ("M", "N", "O", "Y")
+_NAME_SLOTS = ("region", "programme", "minor_actor", "company", "ship")
+# Compared headline against report in both directions (see `slot_conflict`).
+_CROSS_SLOTS = ("actor", "act", "region", "company", "programme", "material")
+# Named in a lead, these are the event's own (a sea, an exercise); other names often
+# come up in passing, so a headline must name them to count.
+_LEAD_SLOTS = frozenset({"region", "programme", "ship"})
+# Actors whose mere naming tells events apart: the countries (and the EU) other than the
+# ones nearly every report here names, plus Ukraine, named by most Russia news.
+_NOT_MINOR_ACTOR = COMMON | {"country:ukraine"}
 
 
 # ---------------------------------------------------------------- text -> terms
@@ -179,13 +219,36 @@ def _is_sentence_case(words: list[str]) -> bool:
     return capitalized / len(alpha) < 0.6
 
 
-def text_terms(text: str) -> dict[str, float]:
-    """Weighted terms of one piece of text (a headline or a summary)."""
-    text = fold(text)  # the classifier's folding, so both read one text alike
+def script_of(text: str) -> str:
+    """"cjk", "cyrillic" or "latin": which reports can be compared word by word."""
+    cjk = len(_CJK.findall(text))
+    if cjk and sum(len(run) for run in _CJK.findall(text)) >= 4:
+        return "cjk"
+    return "cyrillic" if len(_CYRILLIC.findall(text)) > len(_LATIN.findall(text)) else "latin"
+
+
+_CYRILLIC_LANGUAGES = frozenset({"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "mn"})
+_CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+
+
+def language_of(item: Item) -> str:
+    """The item's language: the feed's word for it, unless the script of the headline
+    says otherwise (a Russian headline in a feed declared English is Russian)."""
+    declared = (item.lang or "").lower()
+    script = script_of(item.title)
+    if script == "cyrillic":
+        return declared if declared in _CYRILLIC_LANGUAGES else "ru"
+    if script == "cjk":
+        return declared if declared in _CJK_LANGUAGES else "zh"
+    return declared if declared and declared not in _CYRILLIC_LANGUAGES | _CJK_LANGUAGES else "en"
+
+
+def _surface_terms(text: str) -> dict[str, float]:
+    """Words and Chinese bigrams of folded text (names and figures already blanked out)."""
     terms: dict[str, float] = {}
     for run in _CJK.findall(_CJK_GLUE.sub(" ", text)):
         for gram in _cjk_bigrams(run):
-            terms[gram] = NORMAL
+            terms[gram] = BIGRAM
     words = _WORD.findall(_CJK.sub(" ", text))
     sentence_case = _is_sentence_case(words)
     for position, raw in enumerate(words):
@@ -198,44 +261,110 @@ def text_terms(text: str) -> dict[str, float]:
     return terms
 
 
+def _ids(found: list[Mention], figs: Figures) -> dict[str, float]:
+    ids: dict[str, float] = {}
+    for mention in found:
+        for entity in mention.entities:
+            ids[entity] = weight_of(entity)
+    spans = [(m.start, m.end) for m in found]
+    for figure, (start, end) in zip(figs.ids, figs.spans, strict=True):
+        # "Tu-95" and "G7" name things; their digits are no figure.
+        if figure and not any(s <= start and end <= e for s, e in spans):
+            ids[figure] = weight_of(figure)
+    return ids
+
+
+def _blank(text: str, found: list[Mention], figs: Figures) -> str:
+    """The text with named things and figures cut out (a separator keeps bigrams apart)."""
+    pieces, last = [], 0
+    for start, end in sorted([(m.start, m.end) for m in found] + list(figs.spans)):
+        if start >= last:
+            pieces.append(text[last:start])
+            pieces.append(" | ")
+            last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def text_terms(text: str) -> dict[str, float]:
+    """Weighted terms of one piece of text (a headline or a summary): ids and surface terms."""
+    text = fold(text)  # the classifier's folding, so both read one text alike
+    found, figs = entity_mentions(text), figures(text)
+    terms = _surface_terms(_blank(text, found, figs))
+    terms.update(_ids(found, figs))
+    return terms
+
+
 def item_terms(item: Item) -> dict[str, float]:
-    """The term set an item is compared by: title terms plus key summary terms."""
+    """The term set an item is compared by: headline terms plus the summary's ids and names."""
     outlet = item.source_name or item.source_id
     terms = text_terms(strip_outlet(item.title, outlet))
     extra = 0
-    for term, weight in text_terms(item.summary).items():
-        # Only names and numbers from the summary: its other words are mostly filler.
-        if extra >= MAX_SUMMARY_TERMS or weight < HEAVY or term in terms:
+    for term, weight in text_terms(item.summary[:SUMMARY_CHARS]).items():
+        if term in terms:
             continue
-        terms[_SUMMARY_MARK + term] = NORMAL
-        extra += 1
+        if ":" in term:  # an id: the lead names the event's people, places and figures
+            terms[_SUMMARY_MARK + term] = round(weight * SUMMARY_FACTOR, 2)
+        elif weight >= HEAVY and extra < MAX_SUMMARY_TERMS and term not in _LEAD_NOISE and not term.isdigit():
+            # a name the table does not know
+            terms[_SUMMARY_MARK + term] = NORMAL
+            extra += 1
     return terms
 
 
 # ---------------------------------------------------------------- similarity
 
 
+def _slots_of(term: str) -> tuple[str, ...]:
+    kind = kind_of(term)
+    if kind in _FIGURE_SLOTS or kind in ("region", "programme", "company", "ship", "material"):
+        return (kind,)
+    if kind == "country" or term == "org:eu":
+        return ("actor",) if term in _NOT_MINOR_ACTOR else ("actor", "minor_actor")
+    if term in EVENT_ACTS:
+        return ("act",)
+    return ()
+
+
+def _deed_family(act: str) -> str:
+    return ACT_FAMILY.get(act, act)
+
+
+def _slots(terms: Iterable[str]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for term in terms:
+        for slot in _slots_of(term):
+            found.setdefault(slot, set()).add(term)
+    return {slot: frozenset(values) for slot, values in found.items()}
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class TermSet:
-    """A member's terms, with the two views `similarity` compares, computed once."""
+    """A member's terms, with the views `similarity` compares, computed once."""
 
     terms: dict[str, float]
     title: dict[str, float]  # headline terms only
     flat: dict[str, float]  # headline + summary terms, summary marks removed
-    title_weight: float
-    flat_weight: float
-    numbers: frozenset[str]  # figures in the headline ("45", "1.1", "17th")
+    title_ids: dict[str, float]  # the language-independent part of each view
+    flat_ids: dict[str, float]
+    title_slots: dict[str, frozenset[str]]  # named slot values of the headline
+    all_slots: dict[str, frozenset[str]]  # ... and of headline + summary
+    script: str = "latin"
+    published: datetime | None = None
 
     @classmethod
-    def of(cls, terms: dict[str, float]) -> TermSet:
+    def of(cls, terms: dict[str, float], script: str = "latin", published: datetime | None = None) -> TermSet:
         title = {t: w for t, w in terms.items() if not t.startswith(_SUMMARY_MARK)}
         flat: dict[str, float] = {}
         # Summary terms match title terms of the other side too ("Kursk" in a lead vs a title).
         for term, weight in terms.items():
             key = term.removeprefix(_SUMMARY_MARK)
             flat[key] = max(weight, flat.get(key, 0.0))
-        numbers = frozenset(t for t in title if t[0].isdigit())
-        return cls(terms, title, flat, sum(title.values()), sum(flat.values()), numbers)
+        return cls(
+            terms, title, flat,
+            {t: w for t, w in title.items() if ":" in t}, {t: w for t, w in flat.items() if ":" in t},
+            _slots(title), _slots(flat), script, published,
+        )
 
     @property
     def has_summary(self) -> bool:
@@ -244,10 +373,6 @@ class TermSet:
 
 def weighted_jaccard(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     """Shared weight over total weight; a shared term counts with its larger weight."""
-    return _jaccard(a, sum(a.values()), b, sum(b.values()))
-
-
-def _jaccard(a: Mapping[str, float], a_total: float, b: Mapping[str, float], b_total: float) -> float:
     if len(a) > len(b):
         a, b = b, a
     shared = own = 0.0
@@ -258,42 +383,149 @@ def _jaccard(a: Mapping[str, float], a_total: float, b: Mapping[str, float], b_t
             own += weight + other
     if not shared:
         return 0.0
-    return shared / (a_total + b_total - own + shared)
+    return shared / (sum(a.values()) + sum(b.values()) - own + shared)
+
+
+def _same_figure(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    kind = a[0]
+    if kind != b[0] or kind not in "MN":
+        return False
+    x, y = float(a[2:]), float(b[2:])
+    return abs(x - y) <= FIGURE_TOLERANCE * max(x, y)
+
+
+def _contradicts(mine: frozenset[str], theirs: frozenset[str] | None, slot: str) -> bool:
+    """The headline's values of a slot appear nowhere in a report that has values of its own."""
+    if not mine or not theirs:
+        return False
+    if slot in _FIGURE_SLOTS:
+        return not any(_same_figure(a, b) for a in mine for b in theirs)
+    return mine.isdisjoint(theirs)
+
+
+def slot_conflict(a: TermSet, b: TermSet) -> str | None:
+    """The slot on which two reports contradict each other (they are different events), if any.
+
+    Figures: either headline's figure missing from the other report's figures of the kind.
+    Names: the two reports name values of the slot and share none, and a headline names one
+    (for a sea, a named exercise or a ship, the lead is enough). Named ships compare only
+    within one script, since each language spells them its own way.
+    Both ways: each headline names an actor, a sea, a company or a programme the other
+    report never mentions, or deeds none of which the other mentions ("US sanctions Chinese
+    firms" and "US sanctions Indian firms"; a visit and the sanctions over it).
+    """
+    for slot in _FIGURE_SLOTS:
+        if _contradicts(a.title_slots.get(slot, frozenset()), b.all_slots.get(slot), slot) or _contradicts(
+            b.title_slots.get(slot, frozenset()), a.all_slots.get(slot), slot
+        ):
+            return slot
+    for slot in _NAME_SLOTS:
+        if slot == "ship" and a.script != b.script:
+            continue
+        mine, theirs = a.all_slots.get(slot), b.all_slots.get(slot)
+        if not mine or not theirs or not mine.isdisjoint(theirs):
+            continue
+        if slot in _LEAD_SLOTS or a.title_slots.get(slot) or b.title_slots.get(slot):
+            return slot
+    for slot in _CROSS_SLOTS:
+        if _unknown_to(a, b, slot) and _unknown_to(b, a, slot):
+            return slot
+    return None
+
+
+def _unknown_to(a: TermSet, b: TermSet, slot: str) -> bool:
+    """A's headline names a value of the slot that B never mentions (a deed: no deed B mentions)."""
+    mine = a.title_slots.get(slot)
+    if not mine:
+        return False
+    theirs = b.all_slots.get(slot, frozenset())
+    if slot == "act":
+        return {_deed_family(x) for x in mine}.isdisjoint({_deed_family(x) for x in theirs})
+    return not mine <= theirs
 
 
 def similarity(a: TermSet, b: TermSet) -> float:
-    """How alike two term sets are: headlines alone, or headlines plus summary key terms.
+    """How alike two reports read, 0 when a slot conflict says they are different events.
 
-    The better of the two, so an outlet without a summary is not penalized for it.
+    Word by word when both are written in one script; across scripts only the
+    language-independent ids can be compared. Headlines alone, or headlines plus summary
+    terms, whichever is higher, so an outlet without a summary is not penalized for it.
     """
-    score = _jaccard(a.title, a.title_weight, b.title, b.title_weight)
+    if slot_conflict(a, b) is not None:
+        return 0.0
+    if a.script == b.script:
+        title_a, title_b, flat_a, flat_b = a.title, b.title, a.flat, b.flat
+        needed = MIN_EVIDENCE
+    else:
+        title_a, title_b, flat_a, flat_b = a.title_ids, b.title_ids, a.flat_ids, b.flat_ids
+        needed = MIN_EVIDENCE_ACROSS
+    if _evidence(flat_a, flat_b) < needed:
+        return 0.0
+    score = weighted_jaccard(title_a, title_b)
     if a.has_summary or b.has_summary:
-        score = max(score, _jaccard(a.flat, a.flat_weight, b.flat, b.flat_weight))
-    if a.numbers and b.numbers and not a.numbers & b.numbers:
-        # Both headlines give figures and none agree: a $1.1bn and a $2.2bn arms sale,
-        # or 30 and 45 aircraft, are different events however alike the rest reads.
-        score *= NUMBER_CONFLICT
+        score = max(score, weighted_jaccard(flat_a, flat_b))
     return score
+
+
+def _evidence(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Shared weight that tells events apart: not the main countries, not a region."""
+    if len(a) > len(b):
+        a, b = b, a
+    total = 0.0
+    for term, weight in a.items():
+        other = b.get(term)
+        if other is not None and term not in COMMON and term not in _LIGHT_TERMS and not term.startswith("region:"):
+            total += max(weight, other)
+    return total
+
+
+def required_score(gap: timedelta | None) -> float | None:
+    """The score a join needs at this publication-time gap; None when too far apart to join."""
+    if gap is None or gap <= FULL_STRENGTH:
+        return THRESHOLD
+    if gap > PUBLISHED_WINDOW:
+        return None
+    late = (gap - FULL_STRENGTH) / (PUBLISHED_WINDOW - FULL_STRENGTH)
+    return THRESHOLD + LATE_PENALTY * late
 
 
 # ---------------------------------------------------------------- stored encoding
 
 
-def _encode_member(terms: Mapping[str, float]) -> str:
-    # One space-separated string per member; "+" marks heavy terms. Terms never hold spaces.
-    return " ".join(_HEAVY_MARK + t if w >= HEAVY else t for t, w in sorted(terms.items()))
+def _encode_member(member: TermSet) -> str:
+    # One space-separated string per member: a version mark, metadata, then "term=weight".
+    meta = [_VERSION_MARK, f"@s={member.script}"]
+    if member.published is not None:
+        meta.append(f"@p={int(member.published.timestamp()) // 60}")
+    return " ".join([*meta, *(f"{t}={w:g}" for t, w in sorted(member.terms.items()))])
 
 
-def _decode_member(text: str) -> dict[str, float]:
-    terms: dict[str, float] = {}
-    for token in text.split():
+def _decode_member(text: str) -> TermSet:
+    tokens = text.split()
+    if tokens and tokens[0] == _VERSION_MARK:
+        terms: dict[str, float] = {}
+        script, published = "latin", None
+        for token in tokens[1:]:
+            if token.startswith("@s="):
+                script = token[3:]
+            elif token.startswith("@p="):
+                published = datetime.fromtimestamp(int(token[3:]) * 60, UTC)
+            else:
+                term, _, weight = token.rpartition("=")
+                terms[term] = float(weight)
+        return TermSet.of(terms, script, published)
+    # The first encoding: "+" marks heavy terms, "~" summary terms, no weights.
+    old: dict[str, float] = {}
+    for token in tokens:
         if token.startswith(_HEAVY_MARK):
-            terms[token[1:]] = HEAVY
+            old[token[1:]] = HEAVY
         elif token.startswith(_SUMMARY_MARK):
-            terms[token] = NORMAL
+            old[token] = NORMAL
         else:
-            terms[token] = LIGHT if token in _LIGHT_TERMS else NORMAL
-    return terms
+            old[token] = LIGHT if token in _LIGHT_TERMS else NORMAL
+    return TermSet.of(old, script_of(" ".join(old)))
 
 
 def fingerprint(terms: Mapping[str, float]) -> int:
@@ -359,37 +591,46 @@ class StoryClusterer:
         known = self._by_item.get(item.key)
         if known is not None:  # the same item again (a retry): nothing changes
             return self._entries[known].story, False
-        terms = TermSet.of(item_terms(item))
-        match = self._find(terms, item, now)
+        terms = member_of(item)
+        match = self._find(terms, item, topics, now)
         if match is None:
-            story = _new_story(item, terms.terms, topics, severity, now)
+            story = _new_story(item, terms, topics, severity, now)
             self._add(story, [terms])
             return story, True
         return self._join(match, item, terms, topics, severity, now), False
 
     def best_match(self, item: Item, now: datetime) -> tuple[Story, float] | None:
         """The story `item` would join and its score, without changing anything."""
-        terms = TermSet.of(item_terms(item))
+        terms = member_of(item)
         scored = self._score_candidates(terms, item, now)
-        return (scored[0][1].story, scored[0][0]) if scored else None
+        return (scored[0][2].story, scored[0][0]) if scored else None
 
     # -- lookup
 
-    def _find(self, terms: TermSet, item: Item, now: datetime) -> _Entry | None:
+    def _find(self, terms: TermSet, item: Item, topics: tuple[str, ...], now: datetime) -> _Entry | None:
         exact = self._by_fingerprint.get(fingerprint(terms.terms))
-        if exact is not None and self._eligible(exact, item, now):
+        if exact is not None and self._eligible(exact, item, now) and required_score(_gap(terms, exact)) is not None:
             return exact
-        scored = self._score_candidates(terms, item, now)
-        return scored[0][1] if scored and scored[0][0] >= THRESHOLD else None
+        for score, required, entry in self._score_candidates(terms, item, now):
+            if topics and entry.story.topics and set(topics).isdisjoint(entry.story.topics):
+                required += TOPIC_PENALTY
+            if score >= required:
+                return entry
+        return None
 
-    def _score_candidates(self, terms: TermSet, item: Item, now: datetime) -> list[tuple[float, _Entry]]:
+    def _score_candidates(self, terms: TermSet, item: Item, now: datetime) -> list[tuple[float, float, _Entry]]:
+        """(score, score needed, story) of each eligible candidate, best first."""
         scored = []
         for story_id in self._candidates(terms):
             entry = self._entries[story_id]
-            if self._eligible(entry, item, now):
-                scored.append((max(similarity(terms, m) for m in entry.members), entry))
-        # Highest score first; ties go to the older story, independent of arrival order.
-        scored.sort(key=lambda pair: (-pair[0], pair[1].order))
+            if not self._eligible(entry, item, now):
+                continue
+            required = required_score(_gap(terms, entry))
+            if required is not None:
+                scored.append((max(similarity(terms, m) for m in entry.members), required, entry))
+        # Widest margin over the bar first (a story published closer in time needs less),
+        # ties to the older story, independent of arrival order.
+        scored.sort(key=lambda triple: (triple[1] - triple[0], triple[2].order))
         return scored
 
     def _candidates(self, terms: TermSet) -> list[str]:
@@ -411,14 +652,8 @@ class StoryClusterer:
         return [story_id for _, story_id in ranked[:MAX_VERIFY]]
 
     def _eligible(self, entry: _Entry, item: Item, now: datetime) -> bool:
-        story = entry.story
-        if story.first_seen < now - self.window:
-            return False
-        # A backlog item about an older event must not join a fresh story on similar words;
-        # compare publication times (when both are known), not when Vigil happened to poll.
-        published = item.published
-        reference = story.published or story.first_seen
-        return published is None or abs(published - reference) <= self.window
+        # Publication times are compared by `_gap`; this is when Vigil first saw the story.
+        return entry.story.first_seen >= now - self.window
 
     # -- index maintenance
 
@@ -473,17 +708,16 @@ class StoryClusterer:
     ) -> Story:
         story = entry.story
         outlet = item.source_name or item.source_id
-        fp = fingerprint(terms.terms)
-        if len(entry.members) < MAX_MEMBERS and all(fingerprint(m.terms) != fp for m in entry.members):
-            entry.members.append(terms)
+        _remember(entry.members, terms)
         entry.story = dataclasses.replace(
             story,
             item_keys=(*story.item_keys, item.key),
             sources=story.sources if outlet in story.sources else (*story.sources, outlet),
             topics=tuple(sorted(set(story.topics) | set(topics))),
-            severity=max(story.severity, severity),
+            severity=max(story.severity, severity),  # the highest of its reports
             last_seen=max(story.last_seen, now),
-            terms=tuple(_encode_member(m.terms) for m in entry.members),
+            languages=_with(story.languages, language_of(item)),
+            terms=tuple(_encode_member(m) for m in entry.members),
             signature=tuple(fingerprint(m.terms) for m in entry.members),
         )
         self._by_item[item.key] = story.id
@@ -491,15 +725,53 @@ class StoryClusterer:
         return entry.story
 
 
+def member_of(item: Item) -> TermSet:
+    """An item as a story member: its terms, script and publication time."""
+    return TermSet.of(item_terms(item), script_of(item.title), item.published)
+
+
 def member_term_sets(story: Story) -> list[TermSet]:
     """The remembered members of a stored story, as compared by `similarity`."""
     members = [_decode_member(text) for text in story.terms if text]
+    if members:
+        return members
     # Stories written without terms (older records) still cluster by their title.
-    return [TermSet.of(m) for m in members or [text_terms(strip_outlet(story.title))]]
+    title = strip_outlet(story.title)
+    return [TermSet.of(text_terms(title), script_of(title), story.published)]
+
+
+def _gap(terms: TermSet, entry: _Entry) -> timedelta | None:
+    """Publication-time gap to the story's nearest member; None when the item is undated."""
+    if terms.published is None:
+        return None
+    times = [m.published for m in entry.members if m.published is not None]
+    # A story of undated reports is as old as Vigil's first sight of it.
+    times = times or [entry.story.published or entry.story.first_seen]
+    return min(abs(terms.published - t) for t in times)
+
+
+def _remember(members: list[TermSet], terms: TermSet) -> None:
+    """Keep a new member's wording, preferring a script the story has no member in yet."""
+    fp = fingerprint(terms.terms)
+    if any(fingerprint(m.terms) == fp for m in members):
+        return
+    if len(members) < MAX_MEMBERS:
+        members.append(terms)
+        return
+    scripts = [m.script for m in members]
+    if terms.script in scripts:
+        return
+    # Full: a report in a new language replaces the latest of the most common script.
+    crowded = max(set(scripts), key=scripts.count)
+    members[len(scripts) - 1 - scripts[::-1].index(crowded)] = terms
+
+
+def _with(languages: tuple[str, ...], language: str) -> tuple[str, ...]:
+    return languages if language in languages else (*languages, language)
 
 
 def _new_story(
-    item: Item, terms: dict[str, float], topics: tuple[str, ...], severity: Severity, now: datetime
+    item: Item, terms: TermSet, topics: tuple[str, ...], severity: Severity, now: datetime
 ) -> Story:
     return Story(
         id=story_id_for(item.key),
@@ -511,7 +783,8 @@ def _new_story(
         severity=severity,
         sources=(item.source_name or item.source_id,),
         item_keys=(item.key,),
-        signature=(fingerprint(terms),),
+        signature=(fingerprint(terms.terms),),
         terms=(_encode_member(terms),),
         url=item.url,
+        languages=(language_of(item),),
     )

@@ -129,6 +129,86 @@ def words(text: str) -> list[str]:
     return tokenize(normalize_text(text))
 
 
+class PlacedWords:
+    """`words(text)`, and where each word lies in `text` itself, placed lazily.
+
+    For quoting an item in its own words ("Russia's army", 臺灣海峽) where matching saw
+    normalized ones ("russia s army", 台湾海峡). Each word is found, in order, in a
+    normalization of the text that keeps every character in place, so quoting the first
+    words of a long summary reads no further; when normalization moved characters (a
+    ligature), words are placed one by one, character by character.
+    """
+
+    __slots__ = ("_at", "_spans", "_where", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = words(text)
+        self._spans: list[tuple[int, int]] = []
+        self._at = 0
+        # Typographic punctuation becomes a space (NFKC would widen "…" to "..."); as in
+        # `normalize_text`, replacing the marks present beats str.translate.
+        plain = text
+        if not plain.isascii():
+            for mark in _TYPOGRAPHIC:
+                if mark in plain:
+                    plain = plain.replace(mark, " ")
+        where = plain.lower() if plain.isascii() else fold(plain).lower()
+        if len(where) == len(text):  # every character in place: the usual case
+            self._where = where
+        else:
+            self._where = ""
+            self._spans = _placed_slowly(text, self.tokens)
+
+    def span(self, k: int) -> tuple[int, int] | None:
+        """Offsets of word `k` in the text; None when it cannot be placed."""
+        spans = self._spans
+        if k < len(spans):
+            return spans[k]
+        while len(spans) <= k and self._where and len(spans) < len(self.tokens):
+            token = self.tokens[len(spans)]
+            found = self._where.find(token, self._at)
+            if found < 0:
+                self._where = ""
+                break
+            self._at = found + len(token)
+            spans.append((found, self._at))
+        return spans[k] if k < len(spans) else None
+
+    def quote(self, start: int, end: int) -> str | None:
+        """Words `start` to `end - 1` as the text writes them; None when they cannot be placed."""
+        last = self.span(end - 1)
+        first = self.span(start)
+        return self.text[first[0] : last[1]] if first and last and start < end else None
+
+    def gap(self, k: int) -> str | None:
+        """What the text has between word `k - 1` and word `k`; None when unknown."""
+        after = self.span(k) if k > 0 else None
+        before = self.span(k - 1) if after else None
+        return self.text[before[1] : after[0]] if before and after else None
+
+
+def _placed_slowly(text: str, tokens: list[str]) -> list[tuple[int, int]]:
+    """Word offsets when folding moved characters: normalized character by character,
+    each piece remembering where it came from; as far as the words can be placed."""
+    pieces: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        piece = normalize_text(ch)
+        pieces.append(piece)
+        origin.extend([i] * len(piece))
+    flat = "".join(pieces)
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for token in tokens:
+        found = flat.find(token, at)
+        if found < 0:
+            break
+        at = found + len(token)
+        spans.append((origin[found], origin[at - 1] + 1))
+    return spans
+
+
 # ---------------------------------------------------------------- outlet names in headlines
 
 # Exactly how aggregators (Google News) append the outlet: "<headline> - <outlet>".

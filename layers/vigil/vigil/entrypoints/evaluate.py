@@ -1,9 +1,10 @@
-"""`python -m vigil.entrypoints.evaluate [PATH]`: precision, recall, F1 and confusion per topic.
+"""`python -m vigil.entrypoints.evaluate [PATH] [--stories SET]`: classification and clustering.
 
 Scores the shipped classifier on a labeled JSON Lines file (`id`, `title`, `summary`,
 `topics`) next to the keyword baseline in the same run: the filter a user would type
 into a feed reader (a Russia word AND a China word AND a military word; "Taiwan" or
-"Taipei"; "sanction", "export control", "entity list" or "blacklist").
+"Taipei"; "sanction", "export control", "entity list" or "blacklist"). Then measures
+story clustering on a labeled story set (`vigil.entrypoints.evaluate_stories`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from vigil.domain.classify import Classifier
 from vigil.domain.errors import ConfigError
 from vigil.domain.models import Topic
+from vigil.entrypoints.evaluate_stories import DEFAULT_STORIES, StorySetError, evaluate_stories
 from vigil.runtime.config import configured_topics
 
 DEFAULT_ITEMS = Path("../shared/data/dev-items.jsonl")
@@ -156,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vigil.entrypoints.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_ITEMS, help="labeled JSON Lines file")
     parser.add_argument("--topics", type=Path, default=None, help="topics TOML (default: the shipped topics)")
+    parser.add_argument("--stories", type=Path, default=DEFAULT_STORIES,
+                        help=f"labeled story set for the clustering figures (default: {DEFAULT_STORIES})")
+    parser.add_argument("--no-stories", action="store_true", help="classification figures only")
+    parser.add_argument("--verbose", action="store_true", help="clustering figures per feed arrival order")
     args = parser.parse_args(argv)
     try:
         topics = configured_topics(args.topics) if args.topics else None
@@ -164,6 +170,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print("\n".join(lines))
+    if args.no_stories:
+        return 0
+    if not args.stories.is_file():
+        print(f"\nclustering: skipped, no story set at {args.stories} (pass --stories FILE)")
+        return 0
+    try:
+        story_lines = evaluate_stories(args.stories, topics if topics is not None else configured_topics(),
+                                       verbose=args.verbose)
+    except StorySetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(story_lines))
     return 0
 
 

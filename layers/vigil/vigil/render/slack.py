@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from vigil.domain.models import Alert, Severity
+from vigil.domain.stories import language_of
 
 # Slack limits (https://docs.slack.dev/reference/block-kit/blocks).
 MAX_SECTION_TEXT = 3000
@@ -51,6 +52,13 @@ TOPIC_NAMES = {
     "russia-china-military": "Russia–China military",
     "taiwan": "Taiwan",
     "sanctions": "Sanctions & export controls",
+}
+
+# Languages a reply names when a story is joined by a report in another one.
+LANGUAGE_NAMES = {
+    "en": "English", "ru": "Russian", "zh": "Chinese", "uk": "Ukrainian", "ja": "Japanese", "ko": "Korean",
+    "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pl": "Polish", "be": "Belarusian",
+    "kk": "Kazakh", "ar": "Arabic", "fa": "Persian", "tr": "Turkish", "vi": "Vietnamese", "lt": "Lithuanian",
 }
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
@@ -295,18 +303,28 @@ def render_alert(alert: Alert, topic_names: Mapping[str, str] | None = None) -> 
     }
 
 
+def _reported(alert: Alert) -> str:
+    """ "Also reported", and in which language when the story was first told in another."""
+    languages = alert.story.languages
+    language = language_of(alert.item)
+    if languages and language != languages[0]:
+        return f"Also reported in {escape_truncated(LANGUAGE_NAMES.get(language, language), 40)}"
+    return "Also reported"
+
+
 def render_reply(alert: Alert) -> Payload:
     """A thread reply for another outlet's report of a story already posted."""
     item = alert.item
     outlet = escape_truncated(_outlet(alert), 100)
     title_link = link(item.url or alert.story.url, item.title or alert.story.title)
     when = slack_date(item.published)
-    text = f"Also reported by *{outlet}*: {title_link}"
+    reported = _reported(alert)
+    text = f"{reported} by *{outlet}*: {title_link}"
     blocks = [section(text)]
     if when:
         blocks.append(context(when))
     return {
-        "text": truncate(f"Also reported by {outlet}: {escape_truncated(item.title, MAX_TITLE)}",
+        "text": truncate(f"{reported} by {outlet}: {escape_truncated(item.title, MAX_TITLE)}",
                          MAX_MESSAGE_TEXT),
         "blocks": blocks,
         "unfurl_links": False,

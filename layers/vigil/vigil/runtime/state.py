@@ -39,3 +39,10 @@ def open_store(spec: str, *, read_only: bool = False) -> Store:
     from vigil.adapters.state.sqlite import SQLiteKV
 
     return Store(SQLiteKV(spec, read_only=read_only))
+
+
+def memory_store() -> Store:
+    """A store that lives in this process only (evaluations, dry runs)."""
+    from vigil.adapters.state.memory import MemoryKV
+
+    return Store(MemoryKV())
