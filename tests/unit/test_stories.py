@@ -493,3 +493,30 @@ def _overlapping(label_sets: set[tuple[str, ...]]) -> bool:
     # they share at least one; an unlabeled item next to a labeled one is a wrong merge.
     sets = [set(s) for s in label_sets]
     return all(a & b for a in sets for b in sets)
+
+
+# ---------------------------------------------------------------- air and sea
+
+
+def test_a_joint_bomber_patrol_and_a_joint_naval_patrol_in_one_sea_stay_apart() -> None:
+    # Given a naval patrol in the Sea of Japan, reported in English (our own wording)
+    clusterer = StoryClusterer([])
+    naval, _ = assign(clusterer, item("Russian and Chinese navies set out on a joint patrol of the Sea of Japan",
+                                      "Outlet A", summary="Destroyers and a tanker left Vladivostok together."))
+    # When a Russian outlet reports the two air forces' bombers flying over the same sea that day
+    air, is_new = assign(clusterer, item(
+        "Российские и китайские бомбардировщики провели совместное патрулирование над Японским морем",
+        "Outlet B", summary="Ракетоносцы Ту-95МС и бомбардировщики Хун-6К ВВС НОАК пролетели над морем.",
+        lang="ru"))
+    # Then they are two stories: different arms, different events
+    assert is_new and air.id != naval.id
+
+
+def test_a_report_naming_ships_and_aircraft_still_joins_a_naval_report() -> None:
+    clusterer = StoryClusterer([])
+    naval, _ = assign(clusterer, item("Russian and Chinese warships begin joint drills in the Sea of Japan",
+                                      "Outlet A"))
+    joined, is_new = assign(clusterer, item(
+        "Russia and China start joint naval exercise in Sea of Japan", "Outlet B",
+        summary="Warships, a submarine and anti-submarine aircraft from both navies take part."))
+    assert not is_new and joined.id == naval.id

@@ -432,7 +432,31 @@ def slot_conflict(a: TermSet, b: TermSet) -> str | None:
     for slot in _CROSS_SLOTS:
         if _unknown_to(a, b, slot) and _unknown_to(b, a, slot):
             return slot
+    if _arms_disagree(a, b):
+        return "arm"
     return None
+
+
+# Which arm a platform word points to: a joint bomber patrol and a joint naval patrol in
+# the same sea and week are two events, however alike the headlines read.
+_ARM = {"act:bomber": "air", "act:aircraft": "air", "act:naval": "sea", "act:warship": "sea",
+        "act:submarine": "sea"}
+
+
+def _arms(terms: Iterable[str]) -> frozenset[str]:
+    return frozenset(_ARM[t] for t in terms if t in _ARM)
+
+
+def _arms_disagree(a: TermSet, b: TermSet) -> bool:
+    """Both reports name the arm involved, a headline among them, and they share none.
+
+    A report naming ships and aircraft agrees with either; English "sea" reads as naval,
+    so an air patrol "over the Sea of Japan" never vetoes: the rule errs towards joining.
+    """
+    mine, theirs = _arms(a.flat_ids), _arms(b.flat_ids)
+    if not mine or not theirs or not (_arms(a.title_ids) or _arms(b.title_ids)):
+        return False
+    return mine.isdisjoint(theirs)
 
 
 def _unknown_to(a: TermSet, b: TermSet, slot: str) -> bool:
