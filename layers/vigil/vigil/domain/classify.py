@@ -119,7 +119,8 @@ class Classifier:
             severity = Severity.NOTABLE
         else:
             severity = Severity.ROUTINE
-        return TopicMatch(topic.id, round(min(score, 1.0), 3), severity, evidence)
+        # A topic's own severity is a floor (custom topics added as notable or urgent).
+        return TopicMatch(topic.id, round(min(score, 1.0), 3), max(severity, topic.severity), evidence)
 
     def _miss_score(self, topic: Topic, scan: Scan) -> float:
         found = self._engine.partial(self._names[topic.id][0], scan)

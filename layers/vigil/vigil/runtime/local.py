@@ -32,7 +32,7 @@ from vigil.domain.errors import ConfigError
 from vigil.domain.models import Source, Topic
 from vigil.ports import ChatClient, FeedOutcome
 from vigil.render.preview import preview_text
-from vigil.runtime.config import configured_sources, configured_topics
+from vigil.runtime.config import configured_sources, configured_term_lists, configured_topics
 from vigil.runtime.settings import local_admins, private_networks_allowed
 from vigil.runtime.state import open_store
 from vigil.services.commands import Commands
@@ -184,7 +184,7 @@ def slack_deps(store: Store, *, signing_secret: str | None = None, sources_file:
     private = private_networks_allowed(env)
     commands = Commands(
         store=store, topics=configured_topics(topics_file), sources=configured_sources(sources_file),
-        admins=local_admins(env), allow_private_networks=private,
+        admins=local_admins(env), allow_private_networks=private, terms=configured_term_lists(topics_file),
     )
     # Loopback tests and private setups answer through a fake Slack; otherwise only hooks.slack.com.
     deps = SlackDeps(commands, respond=post_to_response_url, verify=request_verifier(secret),
