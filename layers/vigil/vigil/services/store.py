@@ -14,7 +14,7 @@ every record layout lives here, so the two cannot drift. Record keys:
 | CHANNEL               | <channel>              | ChannelSettings                 |
 | TOPIC                 | <channel>#<topic id>   | custom Topic                    |
 | DELIVERY#<story id>   | <channel>              | Delivery (claim, ts, outlets)   |
-| FEEDBACK              | <iso>#<channel>#<user> | feedback on an alert            |
+| FEEDBACK              | <channel>#<item>#<topic>#<user> | a user's verdict on an alert |
 | DIGEST#<channel>      | <iso>#<story id>       | story waiting for a digest      |
 | CYCLE                 | <iso>                  | summary of one poll cycle (TTL) |
 | OUTBOX                | <iso>#<story>#<channel>#<kind>#<outlet> | alert to deliver (TTL) |
@@ -485,7 +485,9 @@ class Store:
     def add_feedback(self, channel: str, user: str, verdict: str, story_id: str,
                      topic: str, item_key: str = "", title: str = "") -> None:
         now = now_utc()
-        self.kv.put("FEEDBACK", f"{_iso(now)}#{channel}#{user}", {
+        # One verdict per user, item and topic: a second click or a resent request
+        # overwrites it (the latest verdict counts) instead of counting again.
+        self.kv.put("FEEDBACK", f"{channel}#{item_key or story_id}#{topic}#{user}", {
             "channel": channel, "user": user, "verdict": verdict, "story_id": story_id,
             "topic": topic, "item_key": item_key, "title": title, "at": _encode(now),
         })
