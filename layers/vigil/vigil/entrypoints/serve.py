@@ -21,11 +21,22 @@ DEFAULT_STATE = Path(".vigil") / "state.db"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=3000, help="port (default: 3000)")
+    p.add_argument("--port", type=port_number, default=3000, help="port (default: 3000; 0: any free port)")
     p.add_argument("--state", default=str(DEFAULT_STATE), metavar="PATH",
                    help=f"SQLite state file, or dynamodb://TABLE (default: {DEFAULT_STATE})")
     p.add_argument("--sources", metavar="FILE", help="sources TOML (default: the shipped list)")
     p.add_argument("--topics", metavar="FILE", help="topics TOML (default: the shipped topics)")
+
+
+def port_number(text: str) -> int:
+    """A TCP port for argparse: 0..65535 (0 lets the system pick a free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0..65535)")
+    return port
 
 
 def serve(args: argparse.Namespace) -> int:

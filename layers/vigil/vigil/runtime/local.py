@@ -10,6 +10,7 @@ wires the Slack request service to slack_sdk and a local HTTP server.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import os
 import socket
@@ -204,14 +205,30 @@ def slack_http_server(host: str, port: int, deps: SlackDeps, *, timeout: float =
                        timeout=timeout)
 
 
+def listening(bind: Callable[[], ThreadingHTTPServer], host: str, port: int) -> ThreadingHTTPServer:
+    """`bind()`, with an address that cannot be listened on as a one-line ConfigError."""
+    try:
+        return bind()
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {host!r} does not resolve ({exc.strerror})") from None
+    except OverflowError:  # socket.bind's way of saying the port is out of range
+        raise ConfigError(f"cannot listen on {host}:{port}: ports are 0..65535") from None
+    except UnicodeError:  # the IDNA codec refusing a malformed name ("bad..host")
+        raise ConfigError(f"cannot listen on {host}:{port}: {host!r} is not a host name") from None
+    except OSError as exc:
+        hint = " (another `vigil serve` or `sam local start-api`? try --port 3001)" if (
+            exc.errno == errno.EADDRINUSE) else ""
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+
+
 @contextmanager
 def slack_server(host: str, port: int, *, state: str, sources_file: str | Path | None = None,
                  topics_file: str | Path | None = None) -> Iterator[ThreadingHTTPServer]:
     """`vigil serve`'s server over the state `state`; closed (and the state) on exit."""
     store = open_store(state)
     try:
-        server = slack_http_server(host, port, slack_deps(store, sources_file=sources_file,
-                                                          topics_file=topics_file))
+        deps = slack_deps(store, sources_file=sources_file, topics_file=topics_file)
+        server = listening(lambda: slack_http_server(host, port, deps), host, port)
         try:
             yield server
         finally:
