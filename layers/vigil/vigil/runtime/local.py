@@ -45,6 +45,8 @@ from vigil.services.slack_requests import MAX_BODY, DeferredJob, SlackDeps, hand
 from vigil.services.store import Store
 
 _HOST = socket.gethostname()
+# The state's record of the sources file `vigil run` polls ("" for the shipped list).
+SOURCES_SETTING = "sources"
 
 
 def fetch_options(env: Mapping[str, str] | None = None, **overrides: Any) -> FetchOptions:
@@ -131,6 +133,8 @@ def run_once(
     reader = feed_reader()
     stop = should_stop or (lambda: False)
     try:
+        # So a `vigil serve` on this state lists and mutes the sources polled here.
+        store.record_setting(SOURCES_SETTING, str(Path(sources_file).resolve()) if sources_file else "")
         sources = store.with_custom_sources(configured)
         client = make_client(outbox, preview=preview)
         deliverer = make_deliverer(store, client, topics)
@@ -183,15 +187,29 @@ def slack_deps(store: Store, *, signing_secret: str | None = None, sources_file:
     if not secret.strip():
         raise ConfigError("SLACK_SIGNING_SECRET is not set (Slack app > Basic Information > Signing Secret)")
     private = private_networks_allowed(env)
+    sources_file = polled_sources_file(store, sources_file)
     commands = Commands(
         store=store, topics=configured_topics(topics_file), sources=configured_sources(sources_file),
         admins=local_admins(env), allow_private_networks=private, terms=configured_term_lists(topics_file),
+        sources_origin=Path(sources_file).name if sources_file else "",  # not the operator's folders
     )
     # Loopback tests and private setups answer through a fake Slack; otherwise only hooks.slack.com.
     deps = SlackDeps(commands, respond=post_to_response_url, verify=request_verifier(secret),
                      any_response_url=private)
     deps.defer = lambda job: _run_in_thread(job, deps)
     return deps
+
+
+def polled_sources_file(store: Store, sources_file: str | Path | None) -> str | Path | None:
+    """The sources file Slack commands use: `--sources` if given, else the one the last
+    `vigil run` on this state polled (None: the shipped list)."""
+    if sources_file:
+        return sources_file
+    recorded = store.setting(SOURCES_SETTING)
+    if recorded and not Path(recorded).is_file():
+        raise ConfigError(f"{recorded}: the sources file the last `vigil run` on this state polled is gone; "
+                          "pass --sources FILE")
+    return recorded or None
 
 
 def _run_in_thread(job: DeferredJob, deps: SlackDeps) -> None:

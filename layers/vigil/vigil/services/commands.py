@@ -111,6 +111,8 @@ class Commands:
     allow_private_networks: bool = False
     # Named term lists (`@russia` ...) of the topics file, usable in custom topics.
     terms: Mapping[str, str] = field(default_factory=dict)
+    # Where `sources` came from, shown by `/vigil sources` ("": the shipped list).
+    sources_origin: str = ""
     name: str = "/vigil"
     _table: dict[str, Subcommand] = field(default_factory=dict, init=False)
 
@@ -581,7 +583,8 @@ def _sources(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     # An ephemeral reply is one message: keep it well under Slack's 40k text limit.
     shown = lines[:150]
     more = [f"…and {len(lines) - 150} more"] if len(lines) > 150 else []
-    return CommandReply("\n".join([f"*Sources ({len(lines)})*", *shown, *more]))
+    origin = f", from `{escape(c.sources_origin)}`" if c.sources_origin else ""
+    return CommandReply("\n".join([f"*Sources ({len(lines)}{origin})*", *shown, *more]))
 
 
 def _topic_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:

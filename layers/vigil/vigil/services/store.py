@@ -19,6 +19,7 @@ every record layout lives here, so the two cannot drift. Record keys:
 | CYCLE                 | <iso>                  | summary of one poll cycle (TTL) |
 | OUTBOX                | <iso>#<story>#<channel>#<kind>#<outlet> | alert to deliver (TTL) |
 | DIGESTSENT            | <channel>              | when the last digest went out   |
+| CONFIG                | <name>                 | setting, e.g. `sources`: file `vigil run` polls |
 
 An item's seen-mark, its story and the alerts and digest entries it calls for are
 written in one atomic transaction (`commit_item`), so a crash at any instant leaves
@@ -531,6 +532,15 @@ class Store:
         for sk, _ in rows:
             self.kv.delete(f"DIGEST#{channel}", sk)
         return [d for _, d in rows]
+
+    def record_setting(self, name: str, value: str) -> None:
+        """Record `value` under `name` unless it is already so (no write per cron run)."""
+        if self.setting(name) != value:
+            self.kv.put("CONFIG", name, {"value": value, "at": _encode(now_utc())})
+
+    def setting(self, name: str) -> str | None:
+        data = self.kv.get("CONFIG", name)
+        return str(data.get("value", "")) if data else None
 
     def record_cycle(self, summary: Record) -> None:
         now = now_utc()
