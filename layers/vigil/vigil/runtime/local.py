@@ -28,6 +28,7 @@ from vigil.adapters.slack.client import DEFAULT_API_URL, SlackChatClient, web_cl
 from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
 from vigil.adapters.slack.local_server import REQUEST_TIMEOUT, make_server
 from vigil.adapters.slack.outbox import DEFAULT_OUTBOX, OutboxClient
+from vigil.adapters.slack.socket_mode import SocketModeConnection
 from vigil.domain.clock import now_utc
 from vigil.domain.errors import ConfigError
 from vigil.domain.models import Source, Topic
@@ -41,7 +42,14 @@ from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
 from vigil.services.delivery import Deliverer
 from vigil.services.digests import run_digests
 from vigil.services.outbox import DrainLater, drain
-from vigil.services.slack_requests import MAX_BODY, DeferredJob, SlackDeps, handle_slack_request, run_deferred
+from vigil.services.slack_requests import (
+    MAX_BODY,
+    DeferredJob,
+    SlackDeps,
+    handle_slack_request,
+    handle_socket_request,
+    run_deferred,
+)
 from vigil.services.store import Store
 
 _HOST = socket.gethostname()
@@ -179,12 +187,14 @@ def check_sources(sources: Sequence[Source]) -> dict[str, FeedOutcome]:
 
 
 def slack_deps(store: Store, *, signing_secret: str | None = None, sources_file: str | Path | None = None,
-               topics_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> SlackDeps:
+               topics_file: str | Path | None = None, env: Mapping[str, str] | None = None,
+               socket_mode: bool = False) -> SlackDeps:
     """The Slack request service's dependencies for a long-running local server:
-    slack_sdk's verifier and response_url poster, deferred work on threads."""
+    slack_sdk's verifier and response_url poster, deferred work on threads. Socket Mode
+    verifies no request signatures (the app token authenticates the connection)."""
     env = os.environ if env is None else env
     secret = signing_secret if signing_secret is not None else env.get("SLACK_SIGNING_SECRET", "")
-    if not secret.strip():
+    if not socket_mode and not secret.strip():
         raise ConfigError("SLACK_SIGNING_SECRET is not set (Slack app > Basic Information > Signing Secret)")
     private = private_networks_allowed(env)
     sources_file = polled_sources_file(store, sources_file)
@@ -194,8 +204,8 @@ def slack_deps(store: Store, *, signing_secret: str | None = None, sources_file:
         sources_origin=Path(sources_file).name if sources_file else "",  # not the operator's folders
     )
     # Loopback tests and private setups answer through a fake Slack; otherwise only hooks.slack.com.
-    deps = SlackDeps(commands, respond=post_to_response_url, verify=request_verifier(secret),
-                     any_response_url=private)
+    deps = SlackDeps(commands, respond=post_to_response_url,
+                     verify=None if socket_mode else request_verifier(secret), any_response_url=private)
     deps.defer = lambda job: _run_in_thread(job, deps)
     return deps
 
@@ -251,5 +261,31 @@ def slack_server(host: str, port: int, *, state: str, sources_file: str | Path |
             yield server
         finally:
             server.server_close()
+    finally:
+        store.close()
+
+
+@contextmanager
+def socket_mode_connection(*, state: str, sources_file: str | Path | None = None,
+                           topics_file: str | Path | None = None, env: Mapping[str, str] | None = None,
+                           ping_interval: float = 5.0) -> Iterator[SocketModeConnection]:
+    """`vigil serve --socket-mode`: the Slack request service over a Socket Mode connection
+    opened with SLACK_APP_TOKEN (at SLACK_API_URL); closed (and the state) on exit."""
+    env = os.environ if env is None else env
+    token = env.get("SLACK_APP_TOKEN", "").strip()
+    if not token:
+        raise ConfigError("SLACK_APP_TOKEN is not set (Slack app > Basic Information > App-Level Tokens, "
+                          "scope connections:write); Socket Mode needs it")
+    store = open_store(state)
+    try:
+        deps = slack_deps(store, sources_file=sources_file, topics_file=topics_file, env=env, socket_mode=True)
+        connection = SocketModeConnection(
+            token, functools.partial(handle_socket_request, deps=deps),
+            api_url=env.get("SLACK_API_URL") or DEFAULT_API_URL, ping_interval=ping_interval)
+        connection.connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
     finally:
         store.close()
