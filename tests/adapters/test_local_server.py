@@ -11,6 +11,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from vigil.adapters.config.sources import default_path
 from vigil.adapters.slack.local_server import REQUEST_TIMEOUT
 from vigil.adapters.state.memory import MemoryKV
 from vigil.domain.errors import StoreError
@@ -47,8 +48,10 @@ def running() -> Iterator[Callable[[ThreadingHTTPServer], tuple[str, int]]]:
 
 
 def slack_server(store: Store, timeout: float = REQUEST_TIMEOUT) -> ThreadingHTTPServer:
-    """`vigil serve`'s server as runtime.local builds it, on a free loopback port."""
-    return slack_http_server("127.0.0.1", 0, slack_deps(store, signing_secret=SECRET, env={}), timeout=timeout)
+    """`vigil serve --sources` as runtime.local builds it, on a free loopback port (given the
+    sources file, it reads nothing from the store before the first request)."""
+    deps = slack_deps(store, signing_secret=SECRET, sources_file=default_path("sources.toml"), env={})
+    return slack_http_server("127.0.0.1", 0, deps, timeout=timeout)
 
 
 def exchange(address: tuple[str, int], raw: bytes, *, end: bool = False, wait: float = 5.0) -> bytes:

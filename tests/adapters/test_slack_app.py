@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import pytest
 from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
 from vigil.domain.models import Source, Topic
-from vigil.render.slack import ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT, button_value
-from vigil.services.commands import Commands
+from vigil.render.slack import ACTION_MUTE_SOURCE, ACTION_NOT_RELEVANT, ACTION_RELEVANT, button_value
+from vigil.services.commands import Commands, SlashCommand
 from vigil.services.slack_requests import SlackDeps, handle_slack_request, response_url_allowed
 from vigil.services.store import Store
 
@@ -155,6 +155,54 @@ def test_not_relevant_click_records_feedback_and_updates_the_message(
     assert url == "https://hooks.slack.com/actions/T1/1/xyz"
     assert update["replace_original"] is True
     assert update["blocks"][-1]["elements"][0]["text"] == ":memo: <@U2> marked this *not relevant*"
+
+
+def test_a_second_click_or_a_resent_request_counts_once(deps: SlackDeps, store: Store,
+                                                       responses: list[tuple[str, Any]]) -> None:
+    # Given one click on Relevant
+    body = click_body(ACTION_RELEVANT)
+    post(deps, "/slack/interactions", body)
+    # When Slack resends the same request and the user clicks again
+    post(deps, "/slack/interactions", body)
+    post(deps, "/slack/interactions", click_body(ACTION_RELEVANT))
+    # Then the channel has one verdict from that user on that item and topic
+    assert [r["verdict"] for r in store.feedback("C1")] == ["relevant"]
+    assert "*Feedback here:* 1 relevant, 0 not relevant" in deps.commands.handle(
+        SlashCommand(channel="C1", user="U1", text="status")).text
+
+
+def test_a_changed_verdict_replaces_the_earlier_one(deps: SlackDeps, store: Store) -> None:
+    post(deps, "/slack/interactions", click_body(ACTION_RELEVANT))
+    post(deps, "/slack/interactions", click_body(ACTION_NOT_RELEVANT))
+
+    assert [r["verdict"] for r in store.feedback("C1")] == ["not_relevant"]
+
+
+@pytest.mark.parametrize("value", ["garbage", "", '{"story": ""}', "[1, 2]", '{"topic": "taiwan"}'])
+def test_a_click_with_a_garbage_button_value_records_nothing(deps: SlackDeps, store: Store, value: str,
+                                                             responses: list[tuple[str, Any]]) -> None:
+    payload = click_payload(ACTION_RELEVANT)
+    payload["actions"][0]["value"] = value
+    before = snapshot(store)
+
+    status, _ = post(deps, "/slack/interactions", urlencode({"payload": json.dumps(payload)}).encode())
+
+    assert status == 200
+    assert snapshot(store) == before and responses == []
+
+
+def test_a_click_without_a_message_does_not_blank_the_alert(deps: SlackDeps, store: Store,
+                                                            responses: list[tuple[str, Any]]) -> None:
+    # Given a click on an ephemeral copy of an alert: Slack sends no `message`
+    payload = click_payload(ACTION_NOT_RELEVANT)
+    del payload["message"]
+    # When it is handled
+    post(deps, "/slack/interactions", urlencode({"payload": json.dumps(payload)}).encode())
+    # Then the feedback counts and the answer is a new ephemeral line, not an empty replacement
+    assert len(store.feedback("C1")) == 1
+    [(_, update)] = responses
+    assert update == {"response_type": "ephemeral", "replace_original": False,
+                      "text": ":memo: <@U2> marked this *not relevant*"}
 
 
 def test_mute_click_mutes_the_source_for_the_channel(deps: SlackDeps, store: Store,

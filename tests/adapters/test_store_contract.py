@@ -357,6 +357,15 @@ def test_feedback_is_recorded_and_filtered_by_channel(store: Store) -> None:
     assert len(store.feedback()) == 2
 
 
+def test_feedback_is_one_verdict_per_user_item_and_topic(store: Store) -> None:
+    store.add_feedback("C1", "U1", "relevant", "s1", "taiwan", item_key="k")
+    store.add_feedback("C1", "U1", "not_relevant", "s1", "taiwan", item_key="k")  # changed their mind
+    store.add_feedback("C1", "U1", "relevant", "s1", "sanctions", item_key="k")  # another topic
+    store.add_feedback("C1", "U2", "relevant", "s1", "taiwan", item_key="k")  # another user
+    assert sorted((f["user"], f["topic"], f["verdict"]) for f in store.feedback("C1")) == [
+        ("U1", "sanctions", "relevant"), ("U1", "taiwan", "not_relevant"), ("U2", "taiwan", "relevant")]
+
+
 def test_digest_queue_is_taken_once(store: Store) -> None:
     store.queue_digest("C1", story("s1", NOW), "taiwan")
     store.queue_digest("C1", story("s2", NOW), "taiwan")

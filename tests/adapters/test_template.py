@@ -38,9 +38,8 @@ class _NoIam:
         return {name: f"arn:aws:iam::aws:policy/{name}" for name in ALLOWED_MANAGED_POLICIES}
 
 
-@pytest.fixture(scope="module")
-def transformed() -> dict[str, Any]:
-    template = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
+def sam_transform(text: str, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    template = yaml_parse(text)
     for res in template["Resources"].values():
         props = res.get("Properties", {})
         for key in ("CodeUri", "ContentUri"):
@@ -48,7 +47,12 @@ def transformed() -> dict[str, Any]:
                 # The translator wants S3 locations; `sam build` does this rewriting for real.
                 props[key] = f"s3://bucket/{props[key]}"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    return transform(template, {}, _NoIam())  # type: ignore[arg-type]
+    return transform(template, parameters or {}, _NoIam())  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict[str, Any]:
+    return sam_transform(TEMPLATE.read_text(encoding="utf-8"))
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -60,7 +64,7 @@ def test_sam_transform_yields_the_expected_stack(transformed: dict[str, Any]) ->
     assert set(functions) == {f"{n}Function" for n in ("Poll", "Fetch", "Notify", "Digest", "Slack", "SlackJobs")}
     for fn in functions.values():
         props = fn["Properties"]
-        assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["arm64"])
+        assert (props["Runtime"], props["Architectures"]) == ("python3.12", [{"Ref": "Architecture"}])
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert len(props["Layers"]) == 2
     mappings = resources_of(transformed, "AWS::Lambda::EventSourceMapping").values()
@@ -69,6 +73,120 @@ def test_sam_transform_yields_the_expected_stack(transformed: dict[str, Any]) ->
     routes = {f"{m.upper()} {path}" for path, ops in api["Properties"]["Body"]["paths"].items() for m in ops}
     assert routes == {"POST /slack/commands", "POST /slack/interactions"}
     assert len(resources_of(transformed, "AWS::Events::Rule")) == 2
+    assert transformed["Parameters"]["Architecture"]["Default"] == "arm64"
+
+
+# ---------------------------------------------------------------- sam local variant
+
+
+LOCAL = {"PowertoolsFrom": "bundled", "Architecture": "x86_64"}
+
+
+def local_variant() -> str:
+    """template.yaml with the sam local choices as defaults (what --parameter-overrides sets)."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for name, value in LOCAL.items():
+        text, n = re.subn(rf"(\n  {name}:\n(?:    .*\n)*?    Default: )\S+", rf"\g<1>{value}", text)
+        assert n == 1, name
+    return text
+
+
+def test_the_sam_local_variant_bundles_powertools_for_x86(tmp_path: Any) -> None:
+    variant = tmp_path / "template.yaml"
+    variant.write_text(local_variant(), encoding="utf-8")
+    from cfnlint.api import lint_file
+
+    stack = sam_transform(variant.read_text(encoding="utf-8"), LOCAL)
+
+    [layer] = [name for name, res in stack["Resources"].items()
+               if res["Type"] == "AWS::Lambda::LayerVersion" and res.get("Condition") == "BundlePowertools"]
+    for fn in resources_of(stack, "AWS::Lambda::Function").values():
+        [vigil, powertools] = fn["Properties"]["Layers"]
+        assert "VigilLayer" in json.dumps(vigil)
+        condition, bundled, public = powertools["Fn::If"]
+        assert (condition, bundled) == ("BundlePowertools", {"Ref": layer})
+        assert "AWSLambdaPowertoolsPythonV3-python312-${Architecture}" in public["Fn::Sub"]
+    assert [str(m) for m in lint_file(variant)] == []
+
+
+def _pin(path: Any, package: str) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name = re.match(r"\s*([A-Za-z0-9_.-]+)", line)
+        if name and name.group(1).lower() == package:
+            return line.split("#", 1)[0].strip()
+    raise AssertionError(f"{package} is not in {path}")
+
+
+def test_the_powertools_layer_and_the_package_pins_agree() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    from tests.aws_stack import ROOT
+
+    template = load_template()
+    layer = template["Metadata"]["Vigil"]["PowertoolsLayer"]
+    release = str(layer["Package"])
+    # The public layer version deployed is the one whose release the template names...
+    assert template["Parameters"]["PowertoolsLayerVersion"]["Default"] == layer["Version"]
+    # ...the bundled layer installs that release...
+    bundled = Requirement(_pin(ROOT / "layers" / "powertools" / "requirements.txt", "aws-lambda-powertools"))
+    assert bundled.specifier == f"=={release}" and "tracer" in bundled.extras
+    # ...and the package range the code is developed and tested against includes it.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    [pin] = [Requirement(d) for d in project["dependencies"] if Requirement(d).name == "aws-lambda-powertools"]
+    assert pin.specifier.contains(release), (str(pin), release)
+    # The vigil layer leaves Powertools to the public or bundled layer.
+    with pytest.raises(AssertionError):
+        _pin(ROOT / "layers" / "vigil" / "requirements.txt", "aws-lambda-powertools")
+
+
+# ---------------------------------------------------------------- events/env.json and outputs
+
+
+def _function_variables() -> dict[str, set[str]]:
+    template = load_template()
+    shared = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    return {name: shared | set(res["Properties"].get("Environment", {}).get("Variables", {}))
+            for name, res in template["Resources"].items() if res["Type"] == "AWS::Serverless::Function"}
+
+
+def test_env_json_sets_every_variable_each_function_reads() -> None:
+    from tests.aws_stack import EVENTS
+
+    env = json.loads((EVENTS / "env.json").read_text(encoding="utf-8"))
+    for function, variables in _function_variables().items():
+        given = set(env.get("Parameters", {})) | set(env.get(function, {}))
+        assert variables <= given, (function, sorted(variables - given))
+
+
+def test_every_value_env_json_asks_for_is_a_stack_output() -> None:
+    from tests.aws_stack import EVENTS
+
+    outputs = set(load_template()["Outputs"])
+    env = json.loads((EVENTS / "env.json").read_text(encoding="utf-8"))
+    wanted = [v for section in env.values() for v in section.values() if str(v).startswith("REPLACE")]
+    assert wanted, "env.json names the outputs to fill in"
+    for value in wanted:
+        match = re.fullmatch(r"REPLACE with the (\w+) output", value)
+        assert match and match.group(1) in outputs, value
+
+
+@pytest.mark.parametrize("output", ["IdempotencyTableName", "SlackJobQueueUrl", "AlertDeadLetterQueueArn",
+                                    "StateTableName", "SlackCommandsUrl", "SlackInteractionsUrl"])
+def test_the_stack_outputs_what_setup_and_operations_need(output: str) -> None:
+    assert output in load_template()["Outputs"]
+
+
+def test_aws_setup_never_needs_a_value_from_a_later_step() -> None:
+    from tests.aws_stack import ROOT
+
+    deploy = (ROOT / "docs" / "AWS.md").read_text(encoding="utf-8").split("## Deploy", 1)[1].split("\n## ", 1)[0]
+    # The stack first (its URLs exist only then), then the Slack app from the manifest
+    # with those URLs (its token and secret exist only then), then the secrets.
+    for app_step in ("SlackCommandsUrl", "manifest"):
+        order = [deploy.find(step) for step in ("sam deploy", app_step, "put-parameter")]
+        assert -1 not in order and order == sorted(order), (app_step, order)
 
 
 def test_cfn_lint_reports_no_errors() -> None:

@@ -144,6 +144,10 @@ def test_loopback_source_is_refused_without_the_private_network_switch(tmp_path:
         ("[[sources]]\nid = 'x'\nurl = 'ftp://example.org/feed'\n", "http(s) URL"),
         ("[[sources]]\nid = 'Bad Id!'\nurl = 'https://example.org/feed'\n", "slug"),
         ("title = 'no sources here'\n", "no [[sources]]"),
+        ("[[sources]]\nid = 'x'\nurl = 'https://example.org/feed'\nintervall_minutes = 5\n",
+         "source #1 (x): unknown key 'intervall_minutes' (did you mean 'interval_minutes'?)"),
+        ("[[source]]\nid = 'x'\nurl = 'https://example.org/feed'\n",
+         "no [[sources]] tables (found 'source': did you mean [[sources]]?)"),
     ],
 )
 def test_bad_sources_file_is_a_one_line_error(tmp_path: Path, content: str | None, problem: str) -> None:

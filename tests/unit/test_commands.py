@@ -151,7 +151,8 @@ def test_status_shows_last_cycle_failing_sources_alerts_today_and_feedback(vigil
 
 
 def test_status_adds_up_the_batches_of_a_fanned_out_cycle(vigil: Commands, store: Store) -> None:
-    # Given one cycle an hour ago and, just now, a cycle fanned out to three batches
+    # Given 700 sources, one cycle an hour ago and, just now, a cycle fanned out to three batches
+    vigil.sources = [Source(f"s{n}", f"https://s{n}.example/rss") for n in range(700)]
     now = datetime.now(UTC)
     store.kv.put("CYCLE", "a", {"at": (now - timedelta(hours=1)).isoformat(), "sources_ok": 90, "alerts": 7})
     for n, (ok, failed, alerts) in enumerate([(250, 1, 2), (250, 0, 1), (120, 3, 0)]):
@@ -185,7 +186,8 @@ def test_topic_add_validates_the_query_and_subscribes(vigil: Commands, store: St
 
     assert reply["response_type"] == "in_channel"
     [topic] = store.custom_topics("C1")
-    assert (topic.id, topic.query, topic.channel) == ("drones", "“drone swarm” NEAR/5 taiwan", "C1")
+    assert (topic.id, topic.query, topic.channel) == ("drones", '"drone swarm" NEAR/5 taiwan', "C1")
+    assert topic.description == "“drone swarm” NEAR/5 taiwan"  # as typed, for listings
     assert [s.topic for s in store.subscriptions("C1")] == ["drones"]
     assert store.custom_topics("C2") == []
     assert run(vigil, "subscribe drones", channel="C2")["text"].startswith("No topic")
@@ -343,13 +345,13 @@ def test_source_commands_are_for_admins_only(vigil: Commands, store: Store, text
     ("topics x", "topics"),
     ("status x", "status"),
     ("sources x", "sources"),
-    ("topic add", "topic add NAME QUERY"),
-    ("topic add onlyname", "topic add NAME QUERY"),
-    ("topic add Bad_Name drone", "topic add NAME QUERY"),
-    ("topic add taiwan drone", "topic add NAME QUERY"),
-    ('topic add drones "unclosed phrase', "topic add NAME QUERY"),
-    ("topic add drones (a OR", "topic add NAME QUERY"),
-    ("topic add drones a AND", "topic add NAME QUERY"),
+    ("topic add", "topic add NAME"),
+    ("topic add onlyname", "topic add NAME"),
+    ("topic add Bad_Name drone", "topic add NAME"),
+    ("topic add taiwan drone", "topic add NAME"),
+    ('topic add drones "unclosed phrase', "topic add NAME"),
+    ("topic add drones (a OR", "topic add NAME"),
+    ("topic add drones a AND", "topic add NAME"),
     ("topic remove", "topic remove NAME"),
 ])
 def test_bad_arguments_get_the_usage_line_and_change_nothing(vigil: Commands, store: Store, text: str,
@@ -378,10 +380,10 @@ def test_bad_admin_arguments_get_the_usage_line(vigil: Commands, store: Store, t
 def test_unknown_subcommand_gets_help_and_changes_nothing(vigil: Commands, store: Store) -> None:
     before = snapshot(store)
 
-    reply = run(vigil, "subscrbe taiwan <!channel>")
+    reply = run(vigil, "frobnicate taiwan <!channel>")
 
     assert reply["response_type"] == "ephemeral"
-    assert reply["text"].startswith("Unknown subcommand `subscrbe taiwan`")
+    assert reply["text"].startswith("Unknown subcommand `frobnicate taiwan`")
     assert "/vigil subscribe TOPIC" in reply["text"]
     assert snapshot(store) == before
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -160,7 +160,8 @@ class Classifier:
             severity = Severity.NOTABLE
         else:
             severity = Severity.ROUTINE
-        return TopicMatch(topic.id, round(min(score, 1.0), 3), severity, evidence)
+        # A topic's own severity is a floor (custom topics added as notable or urgent).
+        return TopicMatch(topic.id, round(min(score, 1.0), 3), max(severity, topic.severity), evidence)
 
     def _miss_score(self, topic: Topic, scan: Scan) -> float:
         found = self._engine.partial(self._names[topic.id][0], scan)
@@ -274,11 +275,13 @@ class _Run:
     parts: list[tuple[int, int]]  # the matched terms it joins, (first word, end word)
 
 
-def classify_jsonl(infile: TextIO, outfile: TextIO, classifier: Classifier, errfile: TextIO | None = None) -> int:
+def classify_jsonl(infile: Iterable[str | bytes], outfile: TextIO, classifier: Classifier,
+                   errfile: TextIO | None = None) -> int:
     """The `vigil classify` contract: JSON Lines in, each object plus topics/scores/evidence out.
 
-    A bad line is reported on `errfile` (stderr by default) with its line number and
-    skipped; every other line is still classified. Returns the number of bad lines.
+    Lines may be text or UTF-8 bytes. A bad line (not UTF-8, not JSON, not an item) is
+    reported on `errfile` (stderr by default) with its line number and skipped; every
+    other line is still classified. Returns the number of bad lines.
     """
     err = errfile if errfile is not None else sys.stderr
     bad = 0
@@ -286,13 +289,22 @@ def classify_jsonl(infile: TextIO, outfile: TextIO, classifier: Classifier, errf
         if not line.strip():
             continue
         try:
-            item = _parse_item(line)
+            item = _parse_item(_text(line))
         except ValueError as exc:
             bad += 1
             print(f"vigil classify: line {lineno}: {exc}; skipped", file=err)
             continue
         outfile.write(json.dumps(_classified(item, classifier), ensure_ascii=False) + "\n")
     return bad
+
+
+def _text(line: str | bytes) -> str:
+    if isinstance(line, str):
+        return line
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})") from None
 
 
 def _parse_item(line: str) -> dict[str, Any]:

@@ -51,6 +51,9 @@ class Topic:
     actors: str = ""
     # Set for custom topics defined from Slack; None for the shipped ones.
     channel: str | None = None
+    # The lowest severity of a match: a custom topic's stories are posted in a channel
+    # whose threshold is above routine only if the topic is at least that severe.
+    severity: Severity = Severity.ROUTINE
 
 
 @dataclass(slots=True)

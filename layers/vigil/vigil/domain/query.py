@@ -361,6 +361,28 @@ def expand(source: str, defs: Mapping[str, str], _expanding: tuple[str, ...] = (
     return "".join(out)
 
 
+_LOWER_OPERATOR = re.compile(r"(?:and|or|not|near/\d+)\Z", re.IGNORECASE | re.ASCII)
+
+
+def operators_any_case(source: str) -> str:
+    """The query with `and`, `or`, `not` and `near/n` in any case read as operators.
+
+    For queries typed in Slack, where nobody expects lower-case `or` to be a search
+    word: `taiwan or penghu` becomes `taiwan OR penghu`. Quoted text is left alone, so
+    `"or"` still searches for the word. Positions are unchanged (error carets still fit).
+    """
+    source = source.translate(_QUOTE_FOLD)
+    try:
+        tokens = _lex(source)
+    except QueryError:
+        return source  # the parser reports the problem, with its position
+    out = list(source)
+    for tok in tokens:
+        if tok.kind == "TERM" and _LOWER_OPERATOR.match(tok.text):
+            out[tok.pos : tok.pos + len(tok.text)] = tok.text.upper()
+    return "".join(out)
+
+
 # ---------------------------------------------------------------- matching
 
 # Per-leaf occurrences found in one item: (start, end, surface text).

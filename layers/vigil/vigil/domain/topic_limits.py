@@ -9,9 +9,10 @@ query's shape can: an item that repeats a word the query chains NEARs over.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vigil.domain.query import And, Leaf, Near, Node, Not, Or
+from vigil.domain.query import And, Leaf, Near, Node, Not, Or, QueryError, parse
 
 MAX_CUSTOM_TOPICS = 50  # per channel
 MAX_TERMS = 30  # terms and phrases, each time it is written
@@ -57,6 +58,27 @@ def shape(node: Node) -> QueryShape:
 
 def _children(node: And | Or | Near) -> tuple[Node, ...]:
     return (node.left, node.right) if isinstance(node, Near) else node.children
+
+
+def counted_term_lists(defs: Mapping[str, str]) -> dict[str, str]:
+    """Term lists as the limits count them, for `parse(query, counted_term_lists(defs))`.
+
+    A list of alternatives (`russia OR moscow OR ...`) is matched by one set lookup,
+    however long, so it counts as one term; a list with structure (AND, NOT, NEAR)
+    counts as what it holds, its own references counted the same way.
+    """
+    counted: dict[str, str] = {}
+    for name, text in defs.items():
+        try:
+            tree = parse(text, defs)
+        except QueryError:
+            continue  # a reference to it fails with the real error when parsed with `defs`
+        counted[name] = "termlist" if _alternatives(tree) else text
+    return counted
+
+
+def _alternatives(node: Node) -> bool:
+    return isinstance(node, Leaf) or (isinstance(node, Or) and all(isinstance(c, Leaf) for c in node.children))
 
 
 def custom_topic_problem(query: Node, topics_in_channel: int) -> str | None:

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from vigil.domain.errors import ConfigError, StoreError
 from vigil.ports import FeedOutcome
@@ -44,12 +44,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # inside the try: a closed pipe is found here, not at exit
+        return status
     except (ConfigError, StoreError) as exc:
         print(f"vigil: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`vigil classify … | head -3`): stop quietly, as Unix tools do.
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of what is still
+    buffered does not fail again on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,15 +191,25 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from vigil.runtime.config import load_classifier
 
     classifier = load_classifier(args.topics)
+    # Bytes in: JSON Lines are UTF-8 whatever the locale, and a line that is not is
+    # reported and skipped like any other bad line.
     if args.file == "-":
-        classify_jsonl(sys.stdin, sys.stdout, classifier)
+        classify_jsonl(sys.stdin.buffer, sys.stdout, classifier)
         return 0
-    try:
-        with open(args.file, encoding="utf-8") as fh:
-            classify_jsonl(fh, sys.stdout, classifier)
-    except FileNotFoundError:
-        raise ConfigError(f"{args.file}: file not found") from None
+    with _open_input(args.file) as fh:
+        classify_jsonl(fh, sys.stdout, classifier)
     return 0
+
+
+def _open_input(path: str) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a JSON Lines file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 # ---------------------------------------------------------------- serve

@@ -6,11 +6,13 @@ weakening verification for local runs, this writes a request signed *now*:
 
     vigil event slack-command "subscribe taiwan" > /tmp/cmd.json
     sam local invoke SlackFunction -e /tmp/cmd.json --env-vars events/env.json
-    vigil event slack-command "status" --format curl --url http://127.0.0.1:3000/slack/commands | sh
+    vigil event slack-command "status" --format curl --url http://127.0.0.1:3000 | sh
 
-The default secret is TEST_SIGNING_SECRET (Slack's documentation example), which
-the local setup in docs/AWS.md stores as the signing-secret parameter. Never use it
-for a real Slack app.
+`--url` is the server's base URL; the path (/slack/commands or /slack/interactions)
+is added. Requests are signed with SLACK_SIGNING_SECRET when it is set (what a local
+`vigil serve` verifies with), else with TEST_SIGNING_SECRET (Slack's documentation
+example), which the local setup in docs/AWS.md stores as the signing-secret
+parameter; `--secret` overrides both. Never use the test secret for a real Slack app.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from vigil.runtime.settings import TEST_SIGNING_SECRET
+from vigil.runtime.settings import TEST_SIGNING_SECRET as TEST_SIGNING_SECRET  # re-exported for tests and docs
+from vigil.runtime.settings import request_signing_secret
 
 DEFAULT_CHANNEL = "C0TESTCHAN"
 DEFAULT_USER = "U0TESTUSER"
@@ -122,8 +125,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=["slack-command", "slack-interaction"])
     p.add_argument("text", nargs="?", default="help",
                    help="slash command text, or the action id for slack-interaction (default: help)")
-    p.add_argument("--secret", default=TEST_SIGNING_SECRET,
-                   help="signing secret (default: the documented test secret)")
+    p.add_argument("--secret", default=None,
+                   help="signing secret (default: $SLACK_SIGNING_SECRET if set, else the documented test secret)")
     p.add_argument("--channel", default=DEFAULT_CHANNEL)
     p.add_argument("--user", default=DEFAULT_USER)
     p.add_argument("--response-url", default=DEFAULT_RESPONSE_URL)
@@ -145,7 +148,7 @@ def build(args: argparse.Namespace, timestamp: int | None = None) -> str:
         action = args.text if args.text != "help" else "vigil_relevant"
         body = interaction_body(action, value, channel=args.channel, user=args.user,
                                 response_url=args.response_url)
-    headers = signed_headers(args.secret, body, timestamp)
+    headers = signed_headers(args.secret or request_signing_secret(), body, timestamp)
     if args.format == "curl":
         return curl_command(args.url.rstrip("/") + path, body, headers)
     return json.dumps(http_api_event(path, body, headers), indent=2)

@@ -20,7 +20,7 @@ from vigil.adapters.sqs import SqsAlertSink, make_sqs_client, send_bodies
 from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.domain.models import Source, Topic
 from vigil.runtime.config import configured_sources as load_configured_sources
-from vigil.runtime.config import configured_topics
+from vigil.runtime.config import configured_term_lists, configured_topics
 from vigil.runtime.settings import Settings, load_settings, private_networks_allowed, secret
 from vigil.services.commands import Commands
 from vigil.services.delivery import Deliverer
@@ -110,7 +110,7 @@ def idempotency_persistence(s: Settings) -> Any:
 def commands(s: Settings) -> Commands:
     # `source add` refuses private address literals unless fetching from them is allowed too.
     return Commands(store=store(s.table_name), topics=topics(), sources=configured_sources(), admins=s.admins,
-                    allow_private_networks=s.allow_private_networks)
+                    allow_private_networks=s.allow_private_networks, terms=configured_term_lists())
 
 
 def slack_deps(s: Settings) -> SlackDeps:

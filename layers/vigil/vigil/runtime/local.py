@@ -10,6 +10,7 @@ wires the Slack request service to slack_sdk and a local HTTP server.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import os
 import socket
@@ -27,12 +28,13 @@ from vigil.adapters.slack.client import DEFAULT_API_URL, SlackChatClient, web_cl
 from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
 from vigil.adapters.slack.local_server import REQUEST_TIMEOUT, make_server
 from vigil.adapters.slack.outbox import DEFAULT_OUTBOX, OutboxClient
+from vigil.adapters.slack.socket_mode import SocketModeConnection
 from vigil.domain.clock import now_utc
 from vigil.domain.errors import ConfigError
 from vigil.domain.models import Source, Topic
 from vigil.ports import ChatClient, FeedOutcome
 from vigil.render.preview import preview_text
-from vigil.runtime.config import configured_sources, configured_topics
+from vigil.runtime.config import configured_sources, configured_term_lists, configured_topics
 from vigil.runtime.settings import local_admins, private_networks_allowed
 from vigil.runtime.state import open_store
 from vigil.services.commands import Commands
@@ -40,10 +42,19 @@ from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
 from vigil.services.delivery import Deliverer
 from vigil.services.digests import run_digests
 from vigil.services.outbox import DrainLater, drain
-from vigil.services.slack_requests import MAX_BODY, DeferredJob, SlackDeps, handle_slack_request, run_deferred
+from vigil.services.slack_requests import (
+    MAX_BODY,
+    DeferredJob,
+    SlackDeps,
+    handle_slack_request,
+    handle_socket_request,
+    run_deferred,
+)
 from vigil.services.store import Store
 
 _HOST = socket.gethostname()
+# The state's record of the sources file `vigil run` polls ("" for the shipped list).
+SOURCES_SETTING = "sources"
 
 
 def fetch_options(env: Mapping[str, str] | None = None, **overrides: Any) -> FetchOptions:
@@ -130,6 +141,8 @@ def run_once(
     reader = feed_reader()
     stop = should_stop or (lambda: False)
     try:
+        # So a `vigil serve` on this state lists and mutes the sources polled here.
+        store.record_setting(SOURCES_SETTING, str(Path(sources_file).resolve()) if sources_file else "")
         sources = store.with_custom_sources(configured)
         client = make_client(outbox, preview=preview)
         deliverer = make_deliverer(store, client, topics)
@@ -174,23 +187,39 @@ def check_sources(sources: Sequence[Source]) -> dict[str, FeedOutcome]:
 
 
 def slack_deps(store: Store, *, signing_secret: str | None = None, sources_file: str | Path | None = None,
-               topics_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> SlackDeps:
+               topics_file: str | Path | None = None, env: Mapping[str, str] | None = None,
+               socket_mode: bool = False) -> SlackDeps:
     """The Slack request service's dependencies for a long-running local server:
-    slack_sdk's verifier and response_url poster, deferred work on threads."""
+    slack_sdk's verifier and response_url poster, deferred work on threads. Socket Mode
+    verifies no request signatures (the app token authenticates the connection)."""
     env = os.environ if env is None else env
     secret = signing_secret if signing_secret is not None else env.get("SLACK_SIGNING_SECRET", "")
-    if not secret.strip():
+    if not socket_mode and not secret.strip():
         raise ConfigError("SLACK_SIGNING_SECRET is not set (Slack app > Basic Information > Signing Secret)")
     private = private_networks_allowed(env)
+    sources_file = polled_sources_file(store, sources_file)
     commands = Commands(
         store=store, topics=configured_topics(topics_file), sources=configured_sources(sources_file),
-        admins=local_admins(env), allow_private_networks=private,
+        admins=local_admins(env), allow_private_networks=private, terms=configured_term_lists(topics_file),
+        sources_origin=Path(sources_file).name if sources_file else "",  # not the operator's folders
     )
     # Loopback tests and private setups answer through a fake Slack; otherwise only hooks.slack.com.
-    deps = SlackDeps(commands, respond=post_to_response_url, verify=request_verifier(secret),
-                     any_response_url=private)
+    deps = SlackDeps(commands, respond=post_to_response_url,
+                     verify=None if socket_mode else request_verifier(secret), any_response_url=private)
     deps.defer = lambda job: _run_in_thread(job, deps)
     return deps
+
+
+def polled_sources_file(store: Store, sources_file: str | Path | None) -> str | Path | None:
+    """The sources file Slack commands use: `--sources` if given, else the one the last
+    `vigil run` on this state polled (None: the shipped list)."""
+    if sources_file:
+        return sources_file
+    recorded = store.setting(SOURCES_SETTING)
+    if recorded and not Path(recorded).is_file():
+        raise ConfigError(f"{recorded}: the sources file the last `vigil run` on this state polled is gone; "
+                          "pass --sources FILE")
+    return recorded or None
 
 
 def _run_in_thread(job: DeferredJob, deps: SlackDeps) -> None:
@@ -204,17 +233,59 @@ def slack_http_server(host: str, port: int, deps: SlackDeps, *, timeout: float =
                        timeout=timeout)
 
 
+def listening(bind: Callable[[], ThreadingHTTPServer], host: str, port: int) -> ThreadingHTTPServer:
+    """`bind()`, with an address that cannot be listened on as a one-line ConfigError."""
+    try:
+        return bind()
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {host!r} does not resolve ({exc.strerror})") from None
+    except OverflowError:  # socket.bind's way of saying the port is out of range
+        raise ConfigError(f"cannot listen on {host}:{port}: ports are 0..65535") from None
+    except UnicodeError:  # the IDNA codec refusing a malformed name ("bad..host")
+        raise ConfigError(f"cannot listen on {host}:{port}: {host!r} is not a host name") from None
+    except OSError as exc:
+        hint = " (another `vigil serve` or `sam local start-api`? try --port 3001)" if (
+            exc.errno == errno.EADDRINUSE) else ""
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+
+
 @contextmanager
 def slack_server(host: str, port: int, *, state: str, sources_file: str | Path | None = None,
                  topics_file: str | Path | None = None) -> Iterator[ThreadingHTTPServer]:
     """`vigil serve`'s server over the state `state`; closed (and the state) on exit."""
     store = open_store(state)
     try:
-        server = slack_http_server(host, port, slack_deps(store, sources_file=sources_file,
-                                                          topics_file=topics_file))
+        deps = slack_deps(store, sources_file=sources_file, topics_file=topics_file)
+        server = listening(lambda: slack_http_server(host, port, deps), host, port)
         try:
             yield server
         finally:
             server.server_close()
+    finally:
+        store.close()
+
+
+@contextmanager
+def socket_mode_connection(*, state: str, sources_file: str | Path | None = None,
+                           topics_file: str | Path | None = None, env: Mapping[str, str] | None = None,
+                           ping_interval: float = 5.0) -> Iterator[SocketModeConnection]:
+    """`vigil serve --socket-mode`: the Slack request service over a Socket Mode connection
+    opened with SLACK_APP_TOKEN (at SLACK_API_URL); closed (and the state) on exit."""
+    env = os.environ if env is None else env
+    token = env.get("SLACK_APP_TOKEN", "").strip()
+    if not token:
+        raise ConfigError("SLACK_APP_TOKEN is not set (Slack app > Basic Information > App-Level Tokens, "
+                          "scope connections:write); Socket Mode needs it")
+    store = open_store(state)
+    try:
+        deps = slack_deps(store, sources_file=sources_file, topics_file=topics_file, env=env, socket_mode=True)
+        connection = SocketModeConnection(
+            token, functools.partial(handle_socket_request, deps=deps),
+            api_url=env.get("SLACK_API_URL") or DEFAULT_API_URL, ping_interval=ping_interval)
+        connection.connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
     finally:
         store.close()

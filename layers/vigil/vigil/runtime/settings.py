@@ -151,6 +151,13 @@ def _hours(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
     return timedelta(hours=hours)
 
 
+def request_signing_secret(env: Mapping[str, str] | None = None) -> str:
+    """What `vigil event` signs with: SLACK_SIGNING_SECRET when set (what a local
+    `vigil serve` verifies with), else the documented test secret."""
+    env = os.environ if env is None else env
+    return env.get("SLACK_SIGNING_SECRET", "").strip() or TEST_SIGNING_SECRET
+
+
 def signing_secret_warning(secret: str) -> str | None:
     """Why a server must not run with `secret`, or None: the test secret is public."""
     if secret != TEST_SIGNING_SECRET:

@@ -9,10 +9,11 @@ then gets a short in-channel confirmation so the team knows who changed what.
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,9 +24,9 @@ from vigil.domain.addresses import host_problem, shareable_error
 from vigil.domain.clock import now_utc
 from vigil.domain.errors import Contention
 from vigil.domain.models import ChannelSettings, Severity, Source, Topic
-from vigil.domain.query import QueryError
+from vigil.domain.query import QueryError, expand, operators_any_case
 from vigil.domain.query import parse as parse_query
-from vigil.domain.topic_limits import custom_topic_problem
+from vigil.domain.topic_limits import counted_term_lists, custom_topic_problem
 from vigil.render.slack import escape, topic_name
 from vigil.services.store import Store
 
@@ -40,6 +41,12 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # Slack sends links typed in a command as <url> or <url|label>.
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|[^>]*)?>")
+# How close a mistyped subcommand, topic or source must be to get "did you mean".
+SUGGEST_CUTOFF = 0.6
+# Dashes people type for the en dash in "Russia–China" (and vice versa).
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
+# A topic's summary in `/vigil topics` is cut here, so each topic is one line.
+MAX_TOPIC_SUMMARY = 110
 NOT_SAVED = ("Vigil could not save that: this channel's settings kept changing at the same moment. "
              "Check `/vigil list` and try again.")
 
@@ -102,6 +109,10 @@ class Commands:
     # Whether `source add` accepts feeds on loopback, private or link-local addresses;
     # the fetcher's own switch (VIGIL_ALLOW_PRIVATE_NETWORKS), passed in by the runtime.
     allow_private_networks: bool = False
+    # Named term lists (`@russia` ...) of the topics file, usable in custom topics.
+    terms: Mapping[str, str] = field(default_factory=dict)
+    # Where `sources` came from, shown by `/vigil sources` ("": the shipped list).
+    sources_origin: str = ""
     name: str = "/vigil"
     _table: dict[str, Subcommand] = field(default_factory=dict, init=False)
 
@@ -114,9 +125,7 @@ class Commands:
         words = clean_text(cmd.text).split()
         sub = self._lookup(words)
         if sub is None:
-            unknown = " ".join(words[:2])
-            hint = f"Unknown subcommand `{escape(unknown)}`. " if words else ""
-            return CommandReply(f"{hint}Try `{self.name} help`.\n{self.usage_lines()}")
+            return self._unknown(words)
         args = words[len(sub.name.split()):]
         if sub.admin_only and cmd.user not in self.admins:
             return CommandReply(f"Only Vigil admins can use `{self.name} {sub.name}`.")
@@ -135,8 +144,37 @@ class Commands:
         two = " ".join(w.lower() for w in words[:2])
         return self._table.get(two) or self._table.get(words[0].lower())
 
-    def usage_lines(self) -> str:
-        return "\n".join(f"• `{self.name} {s.usage}` — {s.summary}" for s in SUBCOMMANDS)
+    def _unknown(self, words: list[str]) -> CommandReply:
+        """A reply to text that names no subcommand: the group's usage (`topic` alone),
+        "did you mean" for a typo, or the whole help."""
+        first = words[0].lower()
+        group = [s for s in SUBCOMMANDS if s.name.startswith(f"{first} ")]
+        if group:
+            what = f"`{self.name} {escape(first)}` needs one of: " if len(words) == 1 else (
+                f"Unknown subcommand `{escape(' '.join(words[:2]))}`. Try one of: ")
+            return CommandReply(what + "\n" + self.usage_lines(group))
+        guess = self._guess(words)
+        if guess is not None:
+            sub, rest = guess
+            typed = " ".join(words[: len(words) - len(rest)])
+            example = _cut(" ".join([self.name, sub.name, *rest]), MAX_TOPIC_SUMMARY)
+            return CommandReply(f"Unknown subcommand `{escape(typed)}`. Did you mean `{escape(example)}`?\n"
+                                f"{self.usage_lines([sub])}")
+        return CommandReply(f"Unknown subcommand `{escape(' '.join(words[:2]))}`. Try `{self.name} help`.\n"
+                            f"{self.usage_lines()}")
+
+    def _guess(self, words: list[str]) -> tuple[Subcommand, list[str]] | None:
+        """The subcommand a mistyped one most likely meant, and the words after it."""
+        if len(words) >= 2:
+            two = " ".join(words[:2]).lower()
+            found = closest(two, [s.name for s in SUBCOMMANDS if " " in s.name])
+            if found:
+                return self._table[found], words[2:]
+        found = closest(words[0].lower(), [s.name for s in SUBCOMMANDS if " " not in s.name])
+        return (self._table[found], words[1:]) if found else None
+
+    def usage_lines(self, subs: Iterable[Subcommand] = ()) -> str:
+        return "\n".join(f"• `{self.name} {s.usage}` — {s.summary}" for s in (subs or SUBCOMMANDS))
 
     # lookups ---------------------------------------------------------------
 
@@ -144,9 +182,10 @@ class Commands:
         return [*self.topics, *self.store.custom_topics(channel)]
 
     def find_topic(self, channel: str, wanted: str) -> Topic | None:
-        key = wanted.lower()
+        """A topic of this channel by id or name (any case, any dash)."""
+        key = name_key(wanted)
         for topic in self.channel_topics(channel):
-            if key in (topic.id.lower(), topic.name.lower()):
+            if key in (name_key(topic.id), name_key(topic.name)):
                 return topic
         return None
 
@@ -154,14 +193,33 @@ class Commands:
         return self.store.with_custom_sources(self.sources)
 
     def find_source(self, wanted: str) -> Source | None:
-        key = wanted.lower()
+        """A source by id or name (any case, any dash)."""
+        key = name_key(wanted)
         for source in self.all_sources():
-            if key in (source.id.lower(), source.name.lower()):
+            if key in (name_key(source.id), name_key(source.name)):
                 return source
         return None
 
     def topic_names(self, channel: str) -> dict[str, str]:
         return {t.id: t.name for t in self.channel_topics(channel)}
+
+
+def name_key(text: str) -> str:
+    """How names compare: case, dashes and runs of spaces do not matter."""
+    return " ".join(text.translate(_DASHES).lower().split())
+
+
+def closest(wanted: str, choices: Iterable[str]) -> str | None:
+    """The choice `wanted` most likely misspells (difflib), or None."""
+    found = difflib.get_close_matches(wanted, list(choices), n=1, cutoff=SUGGEST_CUTOFF)
+    return found[0] if found else None
+
+
+def did_you_mean(wanted: str, names: Iterable[tuple[str, str]]) -> str:
+    """` Did you mean `ID`?` for the (name, id) whose name `wanted` most likely misspells, else ""."""
+    ids = {name_key(name): ident for name, ident in names if name}
+    found = closest(name_key(wanted), ids)
+    return f" Did you mean `{escape(ids[found])}`?" if found else ""
 
 
 def clean_text(text: str) -> str:
@@ -188,14 +246,51 @@ def _topics(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     lines = []
     for topic in c.channel_topics(cmd.channel):
         mark = ":white_check_mark:" if topic.id in subscribed else ":white_medium_square:"
-        custom = " _(custom topic of this channel)_" if topic.channel else ""
-        desc = f" — {escape(topic.description)}" if topic.description else ""
-        lines.append(f"{mark} `{escape(topic.id)}` *{escape(topic.name)}*{desc}{custom}")
+        lines.append(f"{mark} {_topic_line(topic)}")
     return CommandReply("*Topics*\n" + "\n".join(capped_lines(lines)) if lines else "No topics are configured.")
+
+
+def _topic_line(topic: Topic) -> str:
+    """One line: id, name and what it is about (its query, for a custom topic)."""
+    if topic.channel:
+        # A custom topic's description is its query as the channel wrote it.
+        query = _cut(topic.description or topic.query, MAX_TOPIC_SUMMARY)
+        return (f"`{escape(topic.id)}` — `{escape(query)}` "
+                f"_(custom topic of this channel, {topic.severity.label})_")
+    summary = f" — {escape(topic_summary(topic.description))}" if topic.description else ""
+    return f"`{escape(topic.id)}` *{escape(topic.name)}*{summary}"
+
+
+def topic_summary(description: str, limit: int = MAX_TOPIC_SUMMARY) -> str:
+    """The opening clause of a topic's definition (up to `:`, `;` or `.`), on one line."""
+    flat = " ".join(description.split())
+    clause = re.split(r"[:;.](?:\s|$)", flat, maxsplit=1)[0]
+    return _cut(clause, limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+# Slack slash commands from a direct message carry a channel id starting with D
+# (channel_name "directmessage"), from a group DM a channel_name "mpdm-…". Apps cannot
+# be invited to either, so alerts could never be posted there.
+def _direct_message(cmd: SlashCommand) -> bool:
+    return (cmd.channel.startswith("D") or cmd.channel_name == "directmessage"
+            or cmd.channel_name.startswith("mpdm-"))
+
+
+DM_REFUSAL = ("Vigil cannot post alerts in a direct message: Slack does not let apps join DMs. "
+              "Run this in a channel (public or private) and `/invite @Vigil` there.")
 
 
 def _subscribe(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     topic = _one_topic(c, cmd, args)
+    if _direct_message(cmd):
+        return CommandReply(DM_REFUSAL)
     if not c.store.subscribe(cmd.channel, topic.id, c.now()):
         return CommandReply(f"This channel is already subscribed to *{escape(topic.name)}*.")
     _clear_disabled(c, cmd.channel)
@@ -278,13 +373,16 @@ def _unmuted(settings: ChannelSettings, source_id: str) -> ChannelSettings | Non
 
 
 def _unmute(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
-    if len(args) != 1:
+    if not args:
         raise UsageError()
-    source = c.find_source(args[0])
+    wanted = " ".join(args)
+    source = c.find_source(wanted)
     # A source removed since it was muted can still be unmuted by its id.
-    source_id = source.id if source else args[0]
+    source_id = source.id if source else wanted
     if c.store.update_channel(cmd.channel, lambda s: _unmuted(s, source_id)) is None:
-        return CommandReply(f"`{escape(args[0])}` is not muted here.")
+        muted_here = c.store.get_channel(cmd.channel).muted_sources
+        hint = did_you_mean(wanted, [(m, m) for m in muted_here])
+        return CommandReply(f"`{escape(wanted)}` is not muted here.{hint}")
     return confirm(cmd, f"unmuted *{escape(source.display_name if source else source_id)}* in this channel.")
 
 
@@ -357,26 +455,29 @@ def _status(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     _no_args(args)
     now = c.now()
     cycles = c.store.cycles(limit=300)
+    last = _last_cycle(cycles, len(c.all_sources()))
     return CommandReply("\n".join([
-        *_cycle_lines(cycles, now),
-        *_over_budget_lines(_last_cycle(cycles), cmd.channel),
+        *_cycle_lines(cycles, last, now),
+        *_over_budget_lines(last, cmd.channel),
         *_failing_lines(c),
         _feedback_line(c.store.feedback(cmd.channel)),
     ]))
 
 
 # On AWS a large cycle fans out to parallel batches, each recording its own summary;
-# records this close to the newest one belong to the same cycle.
+# records this close to the newest one can belong to the same cycle.
 CYCLE_SPREAD = timedelta(minutes=3)
 _CYCLE_COUNTS = ("sources_ok", "sources_failed", "items_new", "alerts")
+# The sources a cycle record accounts for: polled, not due, or left for the next run.
+_CYCLE_SOURCES = ("sources_ok", "sources_failed", "sources_skipped", "sources_deferred")
 
 
-def _cycle_lines(cycles: list[dict[str, Any]], now: datetime) -> list[str]:
+def _cycle_lines(cycles: list[dict[str, Any]], last_cycle: list[dict[str, Any]], now: datetime) -> list[str]:
     if not cycles:
         return ["*Last poll:* none yet"]
     when = _parse_time(cycles[0].get("at"))
     ago = f"{_ago(now - when)} ago" if when else "at an unknown time"
-    last = {key: sum(int(cy.get(key, 0) or 0) for cy in _last_cycle(cycles)) for key in _CYCLE_COUNTS}
+    last = {key: sum(_count(cy, key) for cy in last_cycle) for key in _CYCLE_COUNTS}
     today = now.date()
     alerts_today = sum(int(cy.get("alerts", 0) or 0) for cy in cycles
                        if (t := _parse_time(cy.get("at"))) and t.date() == today)
@@ -388,13 +489,32 @@ def _cycle_lines(cycles: list[dict[str, Any]], now: datetime) -> list[str]:
     ]
 
 
-def _last_cycle(cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records of the newest cycle: the newest one and its batches (newest first)."""
+def _last_cycle(cycles: list[dict[str, Any]], sources: int) -> list[dict[str, Any]]:
+    """The records of the newest cycle: the newest one and its batches (newest first).
+
+    Batches of one fanned-out cycle poll different sources, so together they account
+    for at most the `sources` Vigil has; two runs a minute apart (cron, `vigil run`
+    twice) each account for all of them, and are not added up.
+    """
     if not cycles:
         return []
     when = _parse_time(cycles[0].get("at"))
-    batch = [cy for cy in cycles if when and (t := _parse_time(cy.get("at"))) and when - t <= CYCLE_SPREAD]
+    batch: list[dict[str, Any]] = []
+    covered = 0
+    for record in cycles:
+        at = _parse_time(record.get("at"))
+        covered += sum(_count(record, key) for key in _CYCLE_SOURCES)
+        if not (when and at and when - at <= CYCLE_SPREAD) or (batch and covered > sources):
+            break
+        batch.append(record)
     return batch or cycles[:1]
+
+
+def _count(record: dict[str, Any], key: str) -> int:
+    try:
+        return int(record.get(key, 0) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _over_budget_lines(cycle: list[dict[str, Any]], channel: str) -> list[str]:
@@ -463,13 +583,16 @@ def _sources(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     # An ephemeral reply is one message: keep it well under Slack's 40k text limit.
     shown = lines[:150]
     more = [f"…and {len(lines) - 150} more"] if len(lines) > 150 else []
-    return CommandReply("\n".join([f"*Sources ({len(lines)})*", *shown, *more]))
+    origin = f", from `{escape(c.sources_origin)}`" if c.sources_origin else ""
+    return CommandReply("\n".join([f"*Sources ({len(lines)}{origin})*", *shown, *more]))
 
 
 def _topic_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     if len(args) < 2:
         raise UsageError()
-    name, query = args[0].lower(), " ".join(args[1:])
+    if _direct_message(cmd):
+        return CommandReply(DM_REFUSAL)
+    name, level, query = _topic_add_args(args)
     if not _NAME_RE.match(name):
         raise UsageError("NAME is 1–40 lower-case letters, digits and dashes.")
     if any(t.id == name for t in c.topics):
@@ -477,18 +600,43 @@ def _topic_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
     if len(query) > MAX_TOPIC_QUERY:
         raise UsageError(f"QUERY is longer than {MAX_TOPIC_QUERY} characters.")
     try:
-        tree = parse_query(query)
+        written = operators_any_case(query)
+        parse_query(written, c.terms)  # the error points into what the user typed
+        counted = parse_query(written, counted_term_lists(c.terms))
+        # Stored self-contained, like the shipped topics: term lists written out.
+        expanded = " ".join(expand(written, c.terms).split())
     except QueryError as exc:
         raise UsageError(f"That query does not parse: {escape(exc.brief)}") from None
     # Replacing a topic of the same name does not add one.
     others = sum(1 for t in c.store.custom_topics(cmd.channel) if t.id != name)
-    problem = custom_topic_problem(tree, others)
+    problem = custom_topic_problem(counted, others)
     if problem:
         return CommandReply(problem)
-    c.store.put_custom_topic(Topic(id=name, name=name, query=query, channel=cmd.channel))
+    threshold = c.store.get_channel(cmd.channel).threshold
+    severity = level or threshold
+    c.store.put_custom_topic(Topic(id=name, name=name, query=expanded, description=query, channel=cmd.channel,
+                                   severity=severity))
     c.store.subscribe(cmd.channel, name, c.now())
-    return confirm(cmd, f"added the custom topic *{escape(name)}* (`{escape(query)}`) and subscribed "
-                        "this channel to it.")
+    reply = confirm(cmd, f"added the custom topic *{escape(name)}* (`{escape(query)}`, {severity.label}) "
+                         "and subscribed this channel to it.")
+    if severity < threshold:
+        reply.detail = (f":warning: This channel's threshold is *{threshold.label}*, so stories of this "
+                        f"{severity.label} topic are not posted here: add it as `{threshold.label}` "
+                        f"(`{c.name} topic add {escape(name)} {threshold.label} …`) or lower the threshold.")
+    return reply
+
+
+_SEVERITY_WORDS = frozenset(level.label for level in Severity)
+
+
+def _topic_add_args(args: list[str]) -> tuple[str, Severity | None, str]:
+    """NAME, the severity if given, and QUERY of `topic add NAME [SEVERITY] QUERY`.
+
+    A lone word after NAME is the query, so `topic add drills urgent` searches for "urgent".
+    """
+    if len(args) >= 3 and args[1].lower() in _SEVERITY_WORDS:
+        return args[0].lower(), Severity.parse(args[1]), " ".join(args[2:])
+    return args[0].lower(), None, " ".join(args[1:])
 
 
 def _topic_remove(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
@@ -496,7 +644,8 @@ def _topic_remove(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandRep
         raise UsageError()
     name = args[0].lower()
     if not c.store.delete_custom_topic(cmd.channel, name):
-        return CommandReply(f"This channel has no custom topic `{escape(name)}`.")
+        hint = did_you_mean(name, [(t.id, t.id) for t in c.store.custom_topics(cmd.channel)])
+        return CommandReply(f"This channel has no custom topic `{escape(name)}`.{hint}")
     c.store.delete_subscription(cmd.channel, name)
     return confirm(cmd, f"removed the custom topic *{escape(name)}*.")
 
@@ -555,31 +704,38 @@ def _no_args(args: list[str]) -> None:
 
 
 def _one_topic(c: Commands, cmd: SlashCommand, args: list[str]) -> Topic:
-    if len(args) != 1:
+    """The topic named by all of `args` (an id, or a name with spaces)."""
+    if not args:
         raise UsageError()
-    topic = c.find_topic(cmd.channel, args[0])
+    wanted = " ".join(args)
+    topic = c.find_topic(cmd.channel, wanted)
     if topic is None:
-        known = ", ".join(f"`{escape(t.id)}`" for t in c.channel_topics(cmd.channel))
-        raise UsageError(f"No topic `{escape(args[0])}`. Topics: {known}.")
+        topics = c.channel_topics(cmd.channel)
+        hint = did_you_mean(wanted, [(n, t.id) for t in topics for n in (t.id, t.name)])
+        known = capped_join([f"`{escape(t.id)}`" for t in topics])
+        raise UsageError(f"No topic `{escape(wanted)}`.{hint} Topics: {known}.")
     return topic
 
 
 def _one_source(c: Commands, args: list[str]) -> Source:
-    if len(args) != 1:
+    """The source named by all of `args` (an id, or a name with spaces)."""
+    if not args:
         raise UsageError()
-    source = c.find_source(args[0])
+    wanted = " ".join(args)
+    source = c.find_source(wanted)
     if source is None:
-        raise UsageError(f"No source `{escape(args[0])}` (see `/vigil sources`).")
+        hint = did_you_mean(wanted, [(n, s.id) for s in c.all_sources() for n in (s.id, s.name)])
+        raise UsageError(f"No source `{escape(wanted)}`.{hint} (see `{c.name} sources`)")
     return source
 
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("help", "help", "this list", _help),
     Subcommand("topics", "topics", "topics you can subscribe to", _topics),
-    Subcommand("subscribe", "subscribe TOPIC", "post this topic's stories here", _subscribe),
+    Subcommand("subscribe", "subscribe TOPIC", "post this topic's stories here (id or name)", _subscribe),
     Subcommand("unsubscribe", "unsubscribe TOPIC", "stop posting this topic here", _unsubscribe),
     Subcommand("list", "list", "this channel's subscriptions and settings", _list),
-    Subcommand("mute", "mute SOURCE", "ignore a source in this channel", _mute),
+    Subcommand("mute", "mute SOURCE", "ignore a source in this channel (id or name)", _mute),
     Subcommand("unmute", "unmute SOURCE", "stop ignoring a source", _unmute),
     Subcommand("threshold", "threshold routine|notable|urgent", "lowest severity posted here", _threshold),
     Subcommand("digest", "digest daily HH:MM [TZ] | digest hourly | digest off",
@@ -588,7 +744,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("resume", "resume", "start posting here again", _resume),
     Subcommand("status", "status", "last poll, failing sources, alerts today, feedback", _status),
     Subcommand("sources", "sources", "the sources Vigil reads", _sources),
-    Subcommand("topic add", "topic add NAME QUERY", "a custom topic for this channel", _topic_add),
+    Subcommand("topic add", "topic add NAME [routine|notable|urgent] QUERY",
+               "a custom topic for this channel (severity: default the channel's threshold)", _topic_add),
     Subcommand("topic remove", "topic remove NAME", "remove a custom topic", _topic_remove),
     Subcommand("source add", "source add URL [NAME]", "add a feed (admins)", _source_add, admin_only=True),
     Subcommand("source remove", "source remove ID", "remove a feed added from Slack (admins)", _source_remove,

@@ -56,6 +56,7 @@ class CycleReport:
     sources_failed: int = 0
     sources_skipped: int = 0
     sources_deferred: int = 0  # due, but not reached before the cycle had to stop
+    sources_not_modified: int = 0  # of the ok ones, answered 304 Not Modified
     items_fetched: int = 0
     items_new: int = 0
     items_matched: int = 0
@@ -77,7 +78,7 @@ class CycleReport:
             f"sources: {self.sources_ok} ok, {self.sources_failed} failed"
             + (f", {self.sources_skipped} not due" if self.sources_skipped else "")
             + (f", {self.sources_deferred} left for the next run" if self.sources_deferred else "")
-            + f" | items: {self.items_new} new of {self.items_fetched}, {self.items_matched} on topic"
+            + f" | items: {self._item_counts()}"
             + f" | alerts: {self._alert_counts()}"
         )
         if self.digest_queued:
@@ -85,6 +86,12 @@ class CycleReport:
         if self.digests.get("sent"):
             line += f" | digests: {self.digests['sent']} sent"
         return line
+
+    def _item_counts(self) -> str:
+        if not self.items_fetched and self.sources_not_modified:
+            # "0 new of 0" reads as broken when the feeds said nothing changed.
+            return f"none new ({self.sources_not_modified} not modified)"
+        return f"{self.items_new} new of {self.items_fetched}, {self.items_matched} on topic"
 
     def _alert_counts(self) -> str:
         if self.delivery is None:
@@ -149,6 +156,7 @@ def run_cycle(
             log.warning("source failed: %s: %s", source.id, outcome.error)
         else:
             report.sources_ok += 1
+            report.sources_not_modified += outcome.status == 304
         if outcome.warning:
             report.warnings.append((source.id, outcome.warning))
         if outcome.items:

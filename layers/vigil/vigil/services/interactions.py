@@ -80,7 +80,7 @@ def handle_block_actions(payload: dict[str, Any], store: Store) -> InteractionRe
     if not user or not channel:
         return InteractionResult("ignored")
 
-    if action_id in VERDICTS:
+    if action_id in VERDICTS and value["story"] and value["topic"]:
         status = _record_feedback(store, channel, user, VERDICTS[action_id], value)
         outcome = "feedback"
     elif action_id == ACTION_MUTE_SOURCE and value["source"]:
@@ -89,8 +89,17 @@ def handle_block_actions(payload: dict[str, Any], store: Store) -> InteractionRe
     else:
         return InteractionResult("ignored")
     log.info("alert action: action=%s channel=%s user=%s story=%s", action_id, channel, user, value["story"])
-    return InteractionResult(outcome, str(payload.get("response_url", "")),
-                             updated_message(payload.get("message") or {}, status))
+    return InteractionResult(outcome, str(payload.get("response_url", "")), _update(payload, status))
+
+
+def _update(payload: dict[str, Any], status: str) -> dict[str, Any]:
+    """The alert with the status line; or, for a click that carries no message (an
+    ephemeral one), the status as a new ephemeral reply: replacing a message Vigil
+    cannot see would blank it."""
+    message = payload.get("message")
+    if not message or not (message.get("blocks") or message.get("text")):
+        return {"response_type": "ephemeral", "replace_original": False, "text": status}
+    return updated_message(message, status)
 
 
 def _record_feedback(store: Store, channel: str, user: str, verdict: str, value: dict[str, str]) -> str:

@@ -1,5 +1,7 @@
-"""Slack's HTTP endpoints, transport-neutral: `vigil serve` and the Lambda both call
-`handle_slack_request(path, headers, body, deps)`.
+"""Slack's requests, transport-neutral: `vigil serve` and the Lambda call
+`handle_slack_request(path, headers, body, deps)` for HTTP; `vigil serve --socket-mode`
+calls `handle_socket_request(kind, payload, deps)` for each Socket Mode envelope. Both
+reach the same command and button code.
 
 Order matters: the signature is verified before anything is parsed or changed, so a
 forged, replayed (older than 5 minutes) or unsigned request gets 401 and no effect.
@@ -9,6 +11,8 @@ runs it later (a thread locally, the queue on AWS) and answers through `response
 
 The I/O is injected (`SlackDeps.verify`, `SlackDeps.respond`): the runtime passes
 slack_sdk's signature verifier and response_url poster (`vigil.adapters.slack.inbound`).
+Socket Mode envelopes are not signed: the app-level token authenticates the WebSocket
+that carries them, so they skip `verify`.
 """
 
 from __future__ import annotations
@@ -107,11 +111,17 @@ def _handle_command(form: dict[str, str], deps: SlackDeps) -> Response:
     cmd = SlashCommand.from_form(form)
     if not cmd.channel or not cmd.user:
         return _text(400, "missing channel_id or user_id")
+    return _json(200, command_reply(form, deps))
+
+
+def command_reply(form: dict[str, str], deps: SlackDeps) -> dict[str, Any]:
+    """The answer to a slash command; slow subcommands answer later through response_url."""
+    cmd = SlashCommand.from_form(form)
     words = clean_text(cmd.text).lower().split()
     if words and words[0] in SLOW_SUBCOMMANDS and deps.is_allowed_response_url(cmd.response_url):
         deps.schedule(job_to_dict("command", {"form": form}))
-        return _json(200, {"response_type": "ephemeral", "text": "Working on it…"})
-    return _json(200, deps.commands.handle(cmd).as_slack())
+        return {"response_type": "ephemeral", "text": "Working on it…"}
+    return deps.commands.handle(cmd).as_slack()
 
 
 # ---------------------------------------------------------------- interactions
@@ -127,10 +137,46 @@ def _handle_interaction(form: dict[str, str], deps: SlackDeps) -> Response:
     problem = payload_problem(payload)
     if problem:
         return _text(400, f"malformed payload: {problem}")
+    apply_interaction(payload, deps)
+    return _text(200, "")
+
+
+def apply_interaction(payload: dict[str, Any], deps: SlackDeps) -> None:
+    """Apply a button click (its shape checked) and schedule the message update."""
     result = handle_block_actions(payload, deps.commands.store)
     if result.update is not None and deps.is_allowed_response_url(result.response_url):
         deps.schedule(job_to_dict("respond", {"url": result.response_url, "body": result.update}))
-    return _text(200, "")
+
+
+# ---------------------------------------------------------------- Socket Mode
+
+# Envelope types Vigil answers; Slack sends others (events_api) only if the app asks.
+SOCKET_COMMAND = "slash_commands"
+SOCKET_INTERACTION = "interactive"
+
+
+def handle_socket_request(kind: str, payload: Any, deps: SlackDeps) -> dict[str, Any] | None:
+    """One Socket Mode envelope's payload in; the payload of its acknowledgement out
+    (a slash command's reply, as over HTTP; None for a bare acknowledgement)."""
+    if not isinstance(payload, dict):
+        log.warning("socket mode envelope ignored: payload is not an object kind=%s", kind)
+        return None
+    if kind == SOCKET_COMMAND:
+        # The same fields as the HTTP form; values are strings there, so here too.
+        form = {str(k): str(v) for k, v in payload.items() if isinstance(v, str | int | float | bool)}
+        if not form.get("channel_id") or not form.get("user_id"):
+            log.warning("socket mode command ignored: missing channel_id or user_id")
+            return None
+        return command_reply(form, deps)
+    if kind == SOCKET_INTERACTION:
+        problem = payload_problem(payload)
+        if problem:
+            log.warning("socket mode interaction ignored: malformed payload: %s", problem)
+            return None
+        apply_interaction(payload, deps)
+        return None
+    log.info("socket mode envelope ignored kind=%s", kind)
+    return None
 
 
 # ---------------------------------------------------------------- deferred work

@@ -14,11 +14,12 @@ every record layout lives here, so the two cannot drift. Record keys:
 | CHANNEL               | <channel>              | ChannelSettings                 |
 | TOPIC                 | <channel>#<topic id>   | custom Topic                    |
 | DELIVERY#<story id>   | <channel>              | Delivery (claim, ts, outlets)   |
-| FEEDBACK              | <iso>#<channel>#<user> | feedback on an alert            |
+| FEEDBACK              | <channel>#<item>#<topic>#<user> | a user's verdict on an alert |
 | DIGEST#<channel>      | <iso>#<story id>       | story waiting for a digest      |
 | CYCLE                 | <iso>                  | summary of one poll cycle (TTL) |
 | OUTBOX                | <iso>#<story>#<channel>#<kind>#<outlet> | alert to deliver (TTL) |
 | DIGESTSENT            | <channel>              | when the last digest went out   |
+| CONFIG                | <name>                 | setting, e.g. `sources`: file `vigil run` polls |
 
 An item's seen-mark, its story and the alerts and digest entries it calls for are
 written in one atomic transaction (`commit_item`), so a crash at any instant leaves
@@ -488,7 +489,9 @@ class Store:
     def add_feedback(self, channel: str, user: str, verdict: str, story_id: str,
                      topic: str, item_key: str = "", title: str = "") -> None:
         now = now_utc()
-        self.kv.put("FEEDBACK", f"{_iso(now)}#{channel}#{user}", {
+        # One verdict per user, item and topic: a second click or a resent request
+        # overwrites it (the latest verdict counts) instead of counting again.
+        self.kv.put("FEEDBACK", f"{channel}#{item_key or story_id}#{topic}#{user}", {
             "channel": channel, "user": user, "verdict": verdict, "story_id": story_id,
             "topic": topic, "item_key": item_key, "title": title, "at": _encode(now),
         })
@@ -532,6 +535,15 @@ class Store:
         for sk, _ in rows:
             self.kv.delete(f"DIGEST#{channel}", sk)
         return [d for _, d in rows]
+
+    def record_setting(self, name: str, value: str) -> None:
+        """Record `value` under `name` unless it is already so (no write per cron run)."""
+        if self.setting(name) != value:
+            self.kv.put("CONFIG", name, {"value": value, "at": _encode(now_utc())})
+
+    def setting(self, name: str) -> str | None:
+        data = self.kv.get("CONFIG", name)
+        return str(data.get("value", "")) if data else None
 
     def record_cycle(self, summary: Record) -> None:
         now = now_utc()

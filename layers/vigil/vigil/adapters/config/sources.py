@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from importlib import resources
@@ -13,6 +14,7 @@ from vigil.domain.errors import ConfigError
 from vigil.domain.models import Source
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+SOURCE_KEYS = ("id", "url", "name", "lang", "interval_minutes")
 
 
 def default_path(name: str) -> Path:
@@ -40,7 +42,10 @@ def load_sources(path: Path | str | None = None) -> list[Source]:
     data = read_toml(file)
     tables = data.get("sources")
     if not isinstance(tables, list) or not tables:
-        raise ConfigError(f"{file}: no [[sources]] tables")
+        typo = difflib.get_close_matches("sources", list(data), n=1)
+        hint = f" (found {typo[0]!r}: did you mean [[sources]]?)" if typo else ""
+        raise ConfigError(f"{file}: no [[sources]] tables{hint}")
+    _no_unknown_keys(data, ("sources",), str(file))
     sources: list[Source] = []
     seen: set[str] = set()
     for n, table in enumerate(tables, start=1):
@@ -56,6 +61,8 @@ def source_from_table(table: Any, where: str) -> Source:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table")
     sid, url = table.get("id"), table.get("url")
+    # A misspelt key would otherwise be ignored and its default used without a word.
+    _no_unknown_keys(table, SOURCE_KEYS, f"{where} ({sid})" if isinstance(sid, str) else where)
     if not isinstance(sid, str) or not _ID.match(sid):
         raise ConfigError(f"{where}: 'id' must be a short lowercase slug (a-z, 0-9, . _ -), got {sid!r}")
     if not isinstance(url, str) or not valid_feed_url(url):
@@ -67,6 +74,14 @@ def source_from_table(table: Any, where: str) -> Source:
     if not isinstance(name, str) or not isinstance(lang, str):
         raise ConfigError(f"{where} ({sid}): 'name' and 'lang' must be strings")
     return Source(id=sid, url=url, name=name, lang=lang or "en", interval_minutes=interval)
+
+
+def _no_unknown_keys(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
 
 
 def valid_feed_url(url: str) -> bool:

@@ -45,6 +45,12 @@ def load_topics(path: Path | None = None) -> list[Topic]:
     return topics
 
 
+def load_term_lists(path: Path | None = None) -> dict[str, str]:
+    """The `[terms]` lists of a topics file (default: the shipped one), for custom topics."""
+    file = Path(path) if path else default_path("topics.toml")
+    return _terms(read_toml(file).get("terms", {}), file)
+
+
 def _terms(table: Any, file: Path) -> dict[str, str]:
     if not isinstance(table, dict):
         raise ConfigError(f"{file}: [terms] must be a table of name = 'query' entries")
