@@ -11,35 +11,22 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
 DEMO_CHANNEL = "C0VIGILDEMO"
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @contextmanager
 def serve_demo_feeds() -> Iterator[str]:
     """Serve the demo feed files on an ephemeral loopback port; yields the base URL."""
-    folder = Path(str(resources.files("vigil") / "data" / "demo" / "feeds"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    from vigil.runtime.local import serve_files
+
+    with serve_files(Path(str(resources.files("vigil") / "data" / "demo" / "feeds"))) as base:
+        yield base
 
 
 def demo_sources_toml(base: str) -> str:

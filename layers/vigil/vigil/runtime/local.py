@@ -17,7 +17,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +29,7 @@ from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
 from vigil.adapters.slack.local_server import REQUEST_TIMEOUT, make_server
 from vigil.adapters.slack.outbox import DEFAULT_OUTBOX, OutboxClient
 from vigil.adapters.slack.socket_mode import SocketModeConnection
+from vigil.adapters.static_files import serve_directory
 from vigil.domain.clock import now_utc
 from vigil.domain.errors import ConfigError
 from vigil.domain.models import Source, Topic
@@ -289,3 +290,8 @@ def socket_mode_connection(*, state: str, sources_file: str | Path | None = None
             connection.close()
     finally:
         store.close()
+
+
+def serve_files(folder: Path) -> AbstractContextManager[str]:
+    """A loopback server for a folder of files (the demo feeds); yields its base URL."""
+    return serve_directory(folder)
