@@ -28,6 +28,7 @@ from vigil.domain.models import (
     Topic,
     TopicMatch,
 )
+from vigil.domain.normalize import url_key
 from vigil.domain.stories import StoryClusterer
 from vigil.ports import AlertSink, FeedReader
 from vigil.services.store import Store
@@ -58,6 +59,7 @@ class CycleReport:
     sources_deferred: int = 0  # due, but not reached before the cycle had to stop
     items_fetched: int = 0
     items_new: int = 0
+    duplicates: int = 0  # items another source already delivered (same canonical URL)
     items_matched: int = 0
     alerts: int = 0  # recorded in the outbox
     follow_ups: int = 0  # of the alerts, later reports of a known story (thread replies)
@@ -104,7 +106,7 @@ class CycleReport:
         return {
             "sources_ok": self.sources_ok, "sources_failed": self.sources_failed,
             "sources_skipped": self.sources_skipped, "items_fetched": self.items_fetched,
-            "items_new": self.items_new, "items_matched": self.items_matched,
+            "items_new": self.items_new, "duplicates": self.duplicates, "items_matched": self.items_matched,
             "alerts": self.alerts, "follow_ups": self.follow_ups, "digest_queued": self.digest_queued,
             "sources_deferred": self.sources_deferred,
             "failures": [list(f) for f in self.failures],
@@ -180,18 +182,25 @@ def _process_items(
     """
     report.items_fetched += len(items)
     fresh = store.unseen(i.key for i in items)
+    copies = _copies_of_seen(store, [i for i in items if i.key in fresh])
     keys: list[str] = []
     synced = False
     for item in items:
         if item.key not in fresh:
             continue
         fresh.discard(item.key)  # a feed may repeat an entry
+        if item.key in copies:
+            _skip_copy(store, item, source, report, now)
+            continue
+        aliases = _aliases(item)
         backlog = first_poll and not health.should_alert_on_first_poll(item, now, options.backlog_grace)
         matches = [] if backlog else classifier.classify(item.title, item.summary, item.lang)
         if not matches:
             # The conditional write decides which of two concurrent pollers owns the item.
-            if store.commit_item(item.key, source.id, now) is not None:
+            if store.commit_item(item.key, source.id, now, also_seen=aliases) is not None:
                 report.items_new += 1
+            elif aliases:
+                _skip_copy(store, item, source, report, now)
             continue
         if not synced:
             _sync_stories(store, clusterer, now)
@@ -199,9 +208,14 @@ def _process_items(
         severity = max_severity(matches)
         story, is_new = clusterer.assign(item, tuple(m.topic for m in matches), severity, now)
         alerts, digests = router.route(item, story, is_new, matches)
-        committed = store.commit_item(item.key, source.id, now, story=story, alerts=alerts, digests=digests)
+        committed = store.commit_item(item.key, source.id, now, story=story, alerts=alerts, digests=digests,
+                                      also_seen=aliases)
         if committed is None:
-            continue  # another poller owns this item (and its alerts)
+            # Another poller owns this item (and its alerts), or another source
+            # delivered the same article between the lookup and this write.
+            if aliases:
+                _skip_copy(store, item, source, report, now)
+            continue
         report.items_new += 1
         report.items_matched += 1
         report.alerts += len(alerts)
@@ -209,6 +223,25 @@ def _process_items(
         router.digest_queued += len(digests)
         keys += committed
     return keys
+
+
+def _aliases(item: Item) -> list[str]:
+    """Seen keys the item shares with every source: its canonical URL."""
+    return [url_key(item.url)] if item.url else []
+
+
+def _copies_of_seen(store: Store, items: Sequence[Item]) -> set[str]:
+    """Keys of items whose article another source already delivered (one batch lookup)."""
+    by_alias = {alias: i.key for i in items for alias in _aliases(i)}
+    unseen = store.unseen(by_alias)
+    return {key for alias, key in by_alias.items() if alias not in unseen}
+
+
+def _skip_copy(store: Store, item: Item, source: Source, report: CycleReport, now: datetime) -> None:
+    """The same article from another source: not a second outlet. Marked seen under this
+    source's key too, so the next poll does not look it up again."""
+    store.mark_seen(item.key, source.id, now)
+    report.duplicates += 1
 
 
 # How far back to look for stories that other workers of this cycle stored: fan-out
