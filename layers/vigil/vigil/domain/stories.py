@@ -36,8 +36,9 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
+from vigil.domain import provenance
 from vigil.domain.models import Item, Severity, Story
-from vigil.domain.text import CJK, fold, strip_outlet
+from vigil.domain.text import CJK, fold, strip_outlet, words
 
 DEFAULT_WINDOW = timedelta(hours=48)
 # Weighted Jaccard at or above which an item joins a story. Calibrated on hand-written
@@ -477,7 +478,7 @@ class StoryClusterer:
         if len(entry.members) < MAX_MEMBERS and all(fingerprint(m.terms) != fp for m in entry.members):
             entry.members.append(terms)
         entry.story = dataclasses.replace(
-            story,
+            confirmed_by(story, item, outlet),
             item_keys=(*story.item_keys, item.key),
             sources=story.sources if outlet in story.sources else (*story.sources, outlet),
             topics=tuple(sorted(set(story.topics) | set(topics))),
@@ -491,6 +492,30 @@ class StoryClusterer:
         return entry.story
 
 
+def headline_print(title: str) -> int:
+    """Fingerprint of a headline's words, order and outlet suffix aside: a reprint of a
+    wire story keeps the wire's headline, a separate report words its own."""
+    return fingerprint({w: 1.0 for w in words(strip_outlet(title))})
+
+
+def confirmed_by(story: Story, item: Item, outlet: str) -> Story:
+    """The story with `item`'s confirmation counted: once per independent outlet, never for
+    an official source (flagged instead) nor for a reprint of one wire story."""
+    if item.provenance == provenance.OFFICIAL:
+        return dataclasses.replace(story, official=True)
+    printed = headline_print(item.title)
+    is_wire = item.provenance == provenance.WIRE
+    reprint = printed in story.wire_prints or (is_wire and printed in story.headline_prints)
+    counts = outlet not in story.sources and not reprint
+    return dataclasses.replace(
+        story,
+        confirmations=story.confirmations + (1 if counts else 0),
+        wire_prints=(*story.wire_prints, printed) if is_wire else story.wire_prints,
+        headline_prints=story.headline_prints if printed in story.headline_prints
+        else (*story.headline_prints, printed),
+    )
+
+
 def member_term_sets(story: Story) -> list[TermSet]:
     """The remembered members of a stored story, as compared by `similarity`."""
     members = [_decode_member(text) for text in story.terms if text]
@@ -501,7 +526,9 @@ def member_term_sets(story: Story) -> list[TermSet]:
 def _new_story(
     item: Item, terms: dict[str, float], topics: tuple[str, ...], severity: Severity, now: datetime
 ) -> Story:
-    return Story(
+    outlet = item.source_name or item.source_id
+    # Counted before the outlet is in `sources`: the first outlet confirms like any other.
+    story = confirmed_by(Story(
         id=story_id_for(item.key),
         title=item.title,
         first_seen=now,
@@ -509,9 +536,9 @@ def _new_story(
         published=item.published,
         topics=tuple(sorted(set(topics))),
         severity=severity,
-        sources=(item.source_name or item.source_id,),
         item_keys=(item.key,),
         signature=(fingerprint(terms),),
         terms=(_encode_member(terms),),
         url=item.url,
-    )
+    ), item, outlet)
+    return dataclasses.replace(story, sources=(outlet,))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from vigil.domain import health
+from vigil.domain import health, provenance
 from vigil.domain.classify import Classifier
 from vigil.domain.clock import now_utc
 from vigil.domain.models import (
@@ -192,6 +192,8 @@ def _process_items(
         if item.key in copies:
             _skip_copy(store, item, source, report, now)
             continue
+        if not item.provenance:
+            item.provenance = provenance.of_item(source.provenance, source.display_name, item.source_name)
         aliases = _aliases(item)
         backlog = first_poll and not health.should_alert_on_first_poll(item, now, options.backlog_grace)
         matches = [] if backlog else classifier.classify(item.title, item.summary, item.lang)

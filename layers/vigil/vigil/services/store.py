@@ -508,6 +508,7 @@ class Store:
         return Write(f"DIGEST#{channel}", f"{_iso(now)}#{story.id}", wrap("digest_entry", {
             "story_id": story.id, "title": story.title, "url": story.url, "topic": topic,
             "severity": int(story.severity), "sources": list(story.sources), "at": _encode(now),
+            "confirmations": story.confirmations, "official": story.official,
         }), ttl=max(now, now_utc()) + DIGEST_TTL)
 
     def pending_digest(self, channel: str) -> list[Record]:

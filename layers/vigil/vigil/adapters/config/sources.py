@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from vigil.domain import provenance
 from vigil.domain.errors import ConfigError
-from vigil.domain.models import Source
+from vigil.domain.models import SOURCE_KINDS, Source
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -66,7 +67,15 @@ def source_from_table(table: Any, where: str) -> Source:
     name, lang = table.get("name", ""), table.get("lang", "en")
     if not isinstance(name, str) or not isinstance(lang, str):
         raise ConfigError(f"{where} ({sid}): 'name' and 'lang' must be strings")
-    return Source(id=sid, url=url, name=name, lang=lang or "en", interval_minutes=interval)
+    kind = table.get("kind", "feed")
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"{where} ({sid}): 'kind' must be one of {', '.join(SOURCE_KINDS)}, got {kind!r}")
+    origin = table.get("provenance", provenance.of_url(url))
+    if not isinstance(origin, str) or not provenance.is_valid(origin):
+        raise ConfigError(f"{where} ({sid}): 'provenance' must be official, wire, independent or "
+                          f"state:<two-letter country code>, got {origin!r}")
+    return Source(id=sid, url=url, name=name, lang=lang or "en", interval_minutes=interval,
+                  kind=kind, provenance=origin)
 
 
 def valid_feed_url(url: str) -> bool:
