@@ -38,6 +38,8 @@ class Source:
     kind: str = "feed"  # one of SOURCE_KINDS
     # official, wire, independent or "state:<country code>" (vigil.domain.provenance).
     provenance: str = "independent"
+    # page_list: a regular expression on link paths that picks the page's list entries.
+    match: str = ""
 
     @property
     def display_name(self) -> str:

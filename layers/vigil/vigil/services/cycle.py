@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from vigil.domain import health, provenance
+from vigil.domain import designations, health, provenance
 from vigil.domain.classify import Classifier
 from vigil.domain.clock import now_utc
+from vigil.domain.designations import entry_id_of
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -153,11 +154,19 @@ def run_cycle(
             report.sources_ok += 1
         if outcome.warning:
             report.warnings.append((source.id, outcome.warning))
-        if outcome.items:
+        items = outcome.items or []
+        if outcome.whole_list and outcome.items is not None:
+            report.items_fetched += len(items)
+            items = _new_in_list(store, source, items, now)
+        if items:
             keys = _process_items(
-                source, outcome.items, first_poll, store, classifier, clusterer, router, report, options, now
+                source, items, first_poll, store, classifier, clusterer, router, report, options, now
             )
             _hand_over(sink, keys, report)
+        if outcome.whole_list and outcome.items is not None:
+            # After the items are committed: a crash before this line means the same
+            # entries are new again next cycle, and the seen-store drops them then.
+            store.put_list_snapshot(source.id, (entry_id_of(i.key) for i in outcome.items))
         # Last: until this write the source's items are fetched again (same ETag) next cycle.
         store.put_source_state(state)
         if health.is_failing_long(state, now, options.failing_after):
@@ -225,6 +234,25 @@ def _process_items(
         router.digest_queued += len(digests)
         keys += committed
     return keys
+
+
+def _new_in_list(store: Store, source: Source, items: list[Item], now: datetime) -> list[Item]:
+    """The entries of a whole list that its previous poll did not have, as one item per
+    publication. The first poll only records the list: a baseline, never a flood."""
+    previous = store.list_snapshot(source.id)
+    if previous is None:
+        log.info("list baseline recorded: %s, %d entries", source.id, len(items))
+        return []
+    added = [i for i in items if entry_id_of(i.key) not in previous]
+    if not added:
+        return []
+    report_item = designations.group(source, added) if source.kind != "page_list" else None
+    # Page entries are separate reports (one daily bulletin each); sanctions entries of
+    # one publication are one action.
+    grouped = [report_item] if report_item is not None else added
+    # Lists carry no dates: an addition is published when it first appears (and so is
+    # never mistaken for a new source's backlog; the baseline absorbed that).
+    return [dataclasses.replace(i, published=i.published or now) for i in grouped]
 
 
 def _aliases(item: Item) -> list[str]:

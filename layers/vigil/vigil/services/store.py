@@ -20,6 +20,7 @@ every record layout lives here, so the two cannot drift. Record keys:
 | CYCLE                 | <iso>                  | summary of one poll cycle (TTL) |
 | OUTBOX                | <iso>#<story>#<channel>#<kind>#<outlet> | alert to deliver (TTL) |
 | DIGESTSENT            | <channel>              | when the last digest went out   |
+| LIST                  | <source id>            | entry ids of a whole-list source's last poll |
 
 An item's seen-mark, its story and the alerts and digest entries it calls for are
 written in one atomic transaction (`commit_item`), so a crash at any instant leaves
@@ -149,6 +150,18 @@ class Store:
         except Conflict:
             return None
         return [w.sk for w in outbox]
+
+    # whole-list sources (sanctions lists, pages) ----------------------------
+
+    def list_snapshot(self, source_id: str) -> frozenset[str] | None:
+        """The entry ids a whole-list source listed at its last poll; None before its first."""
+        data = self.kv.get("LIST", source_id)
+        return None if data is None else frozenset(filter(None, str(data.get("ids", "")).split("\n")))
+
+    def put_list_snapshot(self, source_id: str, ids: Iterable[str]) -> None:
+        # One newline-joined string: the compact form keeps OFAC's SDN list (~18k ids)
+        # well inside one DynamoDB item (400 KB).
+        self.kv.put("LIST", source_id, {"ids": "\n".join(sorted(ids))})
 
     # sources ----------------------------------------------------------------
 

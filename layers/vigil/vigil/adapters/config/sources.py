@@ -74,8 +74,16 @@ def source_from_table(table: Any, where: str) -> Source:
     if not isinstance(origin, str) or not provenance.is_valid(origin):
         raise ConfigError(f"{where} ({sid}): 'provenance' must be official, wire, independent or "
                           f"state:<two-letter country code>, got {origin!r}")
+    match = table.get("match", "")
+    if not isinstance(match, str) or (kind == "page_list" and not match):
+        raise ConfigError(f"{where} ({sid}): a page_list source needs 'match', a regular expression on "
+                          "the paths of the page's entry links")
+    try:
+        re.compile(match)
+    except re.error as exc:
+        raise ConfigError(f"{where} ({sid}): 'match' is not a valid regular expression: {exc}") from None
     return Source(id=sid, url=url, name=name, lang=lang or "en", interval_minutes=interval,
-                  kind=kind, provenance=origin)
+                  kind=kind, provenance=origin, match=match)
 
 
 def valid_feed_url(url: str) -> bool:
