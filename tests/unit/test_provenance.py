@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_config_defaults_provenance_from_known_outlets_and_validates_it(tmp_path
 def test_every_shipped_source_states_its_provenance() -> None:
     shipped = Path(provenance.__file__).parents[1] / "data" / "sources.toml"
     text = shipped.read_text(encoding="utf-8")
-    assert text.count('\nprovenance = "') == text.count("[[sources]]")
+    assert text.count('\nprovenance = "') == text.count("\n[[sources]]")
     by_id = {s.id: s for s in load_sources()}
     assert by_id["tass-en"].provenance == "state:ru"
     assert by_id["fedreg-ofac"].provenance == "official"
@@ -129,3 +130,15 @@ def test_digest_lines_carry_the_confirmation_count(store: Store) -> None:
              "severity": 2, "sources": ["Wire", "Daily"], "confirmations": 2, "official": True}
     text = str(render_digest("C1", [entry]))
     assert "2 independent outlets" in text and "official source" in text
+
+
+def test_sources_shipped_off_are_valid_once_uncommented(tmp_path: Path) -> None:
+    shipped = (Path(provenance.__file__).parents[1] / "data" / "sources.toml").read_text(encoding="utf-8")
+    off = shipped.split("shipped off, with the reason", 1)[1]
+    # Only the commented-out tables, not the prose that gives each one's reason.
+    table_line = re.compile(r"^# (\[\[sources\]\]|[a-z_]+ = )")
+    tables = [line.removeprefix("# ") for line in off.splitlines() if table_line.match(line)]
+    path = tmp_path / "off.toml"
+    path.write_text("\n".join(tables), encoding="utf-8")
+    kinds = {s.id: s.kind for s in load_sources(path)}
+    assert kinds == {"eu-fsf": "eu_sanctions", "mnd-pla-activity": "page_list", "japan-joint-staff": "page_list"}

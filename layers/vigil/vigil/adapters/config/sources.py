@@ -13,6 +13,7 @@ from vigil.domain import provenance
 from vigil.domain.errors import ConfigError
 from vigil.domain.models import SOURCE_KINDS, Source
 
+OFFICIAL_KINDS = frozenset({"federal_register", "ofac", "uk_sanctions", "eu_sanctions"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
@@ -70,7 +71,9 @@ def source_from_table(table: Any, where: str) -> Source:
     kind = table.get("kind", "feed")
     if kind not in SOURCE_KINDS:
         raise ConfigError(f"{where} ({sid}): 'kind' must be one of {', '.join(SOURCE_KINDS)}, got {kind!r}")
-    origin = table.get("provenance", provenance.of_url(url))
+    # The kinds that read a government's own publications are official by nature.
+    default = provenance.OFFICIAL if kind in OFFICIAL_KINDS else provenance.of_url(url)
+    origin = table.get("provenance", default)
     if not isinstance(origin, str) or not provenance.is_valid(origin):
         raise ConfigError(f"{where} ({sid}): 'provenance' must be official, wire, independent or "
                           f"state:<two-letter country code>, got {origin!r}")
