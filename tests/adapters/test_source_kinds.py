@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from vigil.adapters.config.topics import load_topics
 from vigil.adapters.feeds.reader import HttpFeedReader
-from vigil.adapters.http.fetch import Fetcher, FetchOptions
+from vigil.adapters.http.fetch import ALLOW_PRIVATE_ENV, Fetcher, FetchOptions
 from vigil.adapters.state.memory import MemoryKV
 from vigil.domain.models import Alert, Item, Source, SourceState
+from vigil.entrypoints.cli import main
 from vigil.ports import FeedOutcome
 from vigil.render.slack import render_alert, render_reply
 from vigil.services.cycle import CycleOptions, CycleReport, run_cycle
@@ -286,3 +287,27 @@ def test_page_source_is_not_fetched_when_robots_txt_disallows_it(
     alerts, report = mnd.poll(page)
     assert alerts == [] and report.sources_failed == 1
     assert "robots.txt" in report.failures[0][1]
+
+
+# ---------------------------------------------------------------- vigil sources check
+
+
+def test_sources_check_shows_kind_provenance_and_what_each_found(
+    server: tuple[str, dict[str, bytes]], official: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    monkeypatch.chdir(tmp_path)  # away from any local .vigil/state.db
+    base, bodies = server
+    bodies["/sdn.xml"] = (official / "ofac-consolidated-legacy-xml-2022-02-24-AFTER-TRUNCATED.xml").read_bytes()
+    bodies["/fr.json"] = (official / "fr-api-documents-search-newest-2024-12-31-per_page2.json").read_bytes()
+    path = tmp_path / "sources.toml"
+    path.write_text(f'[[sources]]\nid = "ofac"\nkind = "ofac"\nurl = "{base}/sdn.xml"\n\n'
+                    f'[[sources]]\nid = "fr"\nkind = "federal_register"\nurl = "{base}/fr.json"\n', encoding="utf-8")
+
+    assert main(["sources", "check", "--sources", str(path)]) == 0
+
+    rows = {line.split()[0]: line.split(None, 6) for line in capsys.readouterr().out.splitlines()[1:-1]}
+    assert rows["ofac"][:5] == ["ofac", "ofac", "official", "200", "25"]
+    assert rows["fr"][:5] == ["fr", "federal_register", "official", "200", "2"]
+    assert rows["fr"][6].startswith("newest: Combined Notice of Filings")

@@ -156,8 +156,9 @@ def run_cycle(
             report.warnings.append((source.id, outcome.warning))
         items = outcome.items or []
         if outcome.whole_list and outcome.items is not None:
-            report.items_fetched += len(items)
             items = _new_in_list(store, source, items, now)
+            # The whole list was fetched; _process_items counts the items it is given.
+            report.items_fetched += len(outcome.items) - len(items)
         if items:
             keys = _process_items(
                 source, items, first_poll, store, classifier, clusterer, router, report, options, now
@@ -246,13 +247,13 @@ def _new_in_list(store: Store, source: Source, items: list[Item], now: datetime)
     added = [i for i in items if entry_id_of(i.key) not in previous]
     if not added:
         return []
-    report_item = designations.group(source, added) if source.kind != "page_list" else None
-    # Page entries are separate reports (one daily bulletin each); sanctions entries of
-    # one publication are one action.
-    grouped = [report_item] if report_item is not None else added
+    # Sanctions entries of one publication are one action; page entries are separate
+    # reports (one daily bulletin each).
+    if source.kind != "page_list":
+        added = [designations.group(source, added)]
     # Lists carry no dates: an addition is published when it first appears (and so is
     # never mistaken for a new source's backlog; the baseline absorbed that).
-    return [dataclasses.replace(i, published=i.published or now) for i in grouped]
+    return [dataclasses.replace(i, published=i.published or now) for i in added]
 
 
 def _aliases(item: Item) -> list[str]:
