@@ -16,6 +16,7 @@ from vigil.domain.errors import ConfigError
 from vigil.domain.models import Item, Source, SourceState, Subscription
 from vigil.ports import FeedOutcome
 from vigil.render.slack import render_alert, render_digest, render_reply
+from vigil.services.commands import Commands, SlashCommand
 from vigil.services.cycle import CycleOptions, run_cycle
 from vigil.services.store import Store
 
@@ -142,3 +143,14 @@ def test_sources_shipped_off_are_valid_once_uncommented(tmp_path: Path) -> None:
     path.write_text("\n".join(tables), encoding="utf-8")
     kinds = {s.id: s.kind for s in load_sources(path)}
     assert kinds == {"eu-fsf": "eu_sanctions", "mnd-pla-activity": "page_list", "japan-joint-staff": "page_list"}
+
+
+def test_slash_sources_shows_each_sources_provenance_and_kind(store: Store) -> None:
+    sources = [*SOURCES, Source("ofac", "https://lists.example/sdn.csv", name="OFAC SDN", kind="ofac",
+                                provenance="official"),
+               Source("tass", "https://tass.com/rss/v2.xml", name="TASS", provenance="state:ru")]
+    commands = Commands(store, TOPICS, sources, admins=frozenset(), now=lambda: NOW)
+    text = commands.handle(SlashCommand(channel="C1", user="U1", text="sources")).as_slack()["text"]
+    assert "`wire` Wire · wire" in text
+    assert "`ofac` OFAC SDN · official · ofac" in text
+    assert "`tass` TASS · state media (RU)" in text
