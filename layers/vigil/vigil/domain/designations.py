@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 
 from vigil.domain.models import Item, Source
 
-# Programme names that are about Russia or China even when no address says so.
-_RUSSIA_PROGRAMMES = ("RUSSIA", "UKRAINE-EO13662", "UKRAINE-EO13660", "UKRAINE-EO13661", "CAATSA - RUSSIA",
-                      "CYBER2", "RUS")
-_CHINA_PROGRAMMES = ("CMIC", "HK-EO13936", "CHINA", "PRC")
+# Programme names that are about Russia or China even when no address says so (OFAC
+# codes, UK regime names, EU programme codes). Whole words: "BELARUS" contains "RUS".
+_RUSSIA_PROGRAMMES = re.compile(r"\b(?:RUSSIA|RUS|UKRAINE-EO1366[0-2])\b")
+_CHINA_PROGRAMMES = re.compile(r"\b(?:CHINA|CHN|PRC|CMIC|HK-EO13936)\b")
 _RUSSIA_NAMES = ("russia", "russian federation")
 _CHINA_NAMES = ("china", "hong kong", "macau", "people's republic of china")
 # Entry titles read "<authority> sanctions <who>": a grouped title is built from them.
@@ -47,9 +47,9 @@ def ties(entry: Entry) -> tuple[str, ...]:
     programmes = " ".join(entry.programmes).upper()
     countries = " ".join(entry.countries).lower()
     found = []
-    if any(p in programmes for p in _RUSSIA_PROGRAMMES) or any(n in countries for n in _RUSSIA_NAMES):
+    if _RUSSIA_PROGRAMMES.search(programmes) or any(n in countries for n in _RUSSIA_NAMES):
         found.append("Russia")
-    if any(p in programmes for p in _CHINA_PROGRAMMES) or any(n in countries for n in _CHINA_NAMES):
+    if _CHINA_PROGRAMMES.search(programmes) or any(n in countries for n in _CHINA_NAMES):
         found.append("China")
     return tuple(found)
 
