@@ -13,7 +13,8 @@ from vigil.adapters.config.sources import load_sources
 from vigil.adapters.state.memory import MemoryKV
 from vigil.domain import provenance
 from vigil.domain.errors import ConfigError
-from vigil.domain.models import Item, Source, SourceState, Subscription
+from vigil.domain.models import ChannelSettings, Item, Source, SourceState, Story, Subscription
+from vigil.domain.stories import confirmed_by
 from vigil.ports import FeedOutcome
 from vigil.render.slack import render_alert, render_digest, render_reply
 from vigil.services.commands import Commands, SlashCommand
@@ -154,3 +155,18 @@ def test_slash_sources_shows_each_sources_provenance_and_kind(store: Store) -> N
     assert "`wire` Wire · wire" in text
     assert "`ofac` OFAC SDN · official · ofac" in text
     assert "`tass` TASS · state media (RU)" in text
+
+
+def test_digest_entries_record_the_count_and_the_official_confirmation(store: Store) -> None:
+    store.put_subscription(Subscription("C-DIGEST", "russia-china-military"))
+    store.put_channel(ChannelSettings("C-DIGEST", digest="hourly"))
+    run(store, {"gov": [report("gov", OWN_REPORT)]})
+    [entry] = store.take_digest("C-DIGEST")
+    assert entry["official"] is True and entry["confirmations"] == 0
+    assert "confirmed by an official source" in str(render_digest("C-DIGEST", [entry]))
+
+
+def test_a_story_stored_before_counting_counts_its_outlets_when_joined() -> None:
+    old = Story(id="s1", title="t", first_seen=NOW, last_seen=NOW, sources=("Wire", "Daily"))
+    joined = confirmed_by(old, report("paper", OWN_REPORT), "Harbor Ledger")
+    assert joined.confirmations == 3

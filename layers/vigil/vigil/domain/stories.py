@@ -501,6 +501,9 @@ def headline_print(title: str) -> int:
 def confirmed_by(story: Story, item: Item, outlet: str) -> Story:
     """The story with `item`'s confirmation counted: once per independent outlet, never for
     an official source (flagged instead) nor for a reprint of one wire story."""
+    if not story.headline_prints and not story.official and story.sources:
+        # A story stored before confirmations were counted: each outlet it has counts.
+        story = dataclasses.replace(story, confirmations=len(story.sources))
     if item.provenance == provenance.OFFICIAL:
         return dataclasses.replace(story, official=True)
     printed = headline_print(item.title)
