@@ -37,7 +37,7 @@ def sources_file(tmp_path: Path, server: FeedServer, routes: dict[str, str]) -> 
 
 def rows(output: str) -> dict[str, list[str]]:
     lines = output.strip().splitlines()
-    return {line.split()[0]: line.split(None, 4) for line in lines[1:-1]}
+    return {line.split()[0]: line.split(None, 6) for line in lines[1:-1]}
 
 
 def test_check_prints_status_items_latency_and_problem(
@@ -49,11 +49,12 @@ def test_check_prints_status_items_latency_and_problem(
     code = main(["sources", "check", "--sources", str(path)])
 
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["id", "status", "items", "latency", "ms", "problem"]
+    assert out.splitlines()[0].split()[:7] == ["id", "kind", "provenance", "status", "items", "latency", "ms"]
     table = rows(out)
-    assert table["good"][:3] == ["good", "200", "3"] and len(table["good"]) == 4
-    assert table["gone"][:3] == ["gone", "404", "-"] and table["gone"][4] == "HTTP 404"
-    assert table["page"][1] == "200" and "HTML page" in table["page"][4]
+    assert table["good"][:5] == ["good", "feed", "independent", "200", "3"]
+    assert table["good"][6].startswith("newest: "), "a healthy source shows what it found"
+    assert table["gone"][:5] == ["gone", "feed", "independent", "404", "-"] and table["gone"][6] == "HTTP 404"
+    assert table["page"][3] == "200" and "HTML page" in table["page"][6]
     assert out.strip().endswith("1 ok, 2 failing")
     assert code == 1
 
@@ -66,7 +67,7 @@ def test_check_reports_the_ssrf_guard_refusal(
 
     assert main(["sources", "check", "--sources", str(path)]) == 1
 
-    problem = rows(capsys.readouterr().out)["local"][4]
+    problem = rows(capsys.readouterr().out)["local"][6]
     assert "refused" in problem and "loopback" in problem and ALLOW_PRIVATE_ENV in problem
     assert server.hits("/feed/local") == 0
 

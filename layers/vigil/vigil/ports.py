@@ -77,6 +77,9 @@ class FeedOutcome:
     modified: str = ""
     retry_after: float | None = None
     elapsed: float = 0.0
+    # The items are the source's whole published list (a sanctions list, a page's
+    # entries): new means absent from the previous poll's list.
+    whole_list: bool = False
 
 
 class FeedReader(Protocol):

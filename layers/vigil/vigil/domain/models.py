@@ -24,6 +24,10 @@ class Severity(IntEnum):
             raise ValueError(f"unknown severity {text!r} (routine, notable, urgent)") from None
 
 
+# How a source is read; "feed" is RSS/Atom (docs/SOURCES.md describes each kind).
+SOURCE_KINDS = ("feed", "federal_register", "ofac", "uk_sanctions", "eu_sanctions", "page_list")
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     id: str
@@ -31,6 +35,11 @@ class Source:
     name: str = ""
     lang: str = "en"
     interval_minutes: int = 5
+    kind: str = "feed"  # one of SOURCE_KINDS
+    # official, wire, independent or "state:<country code>" (vigil.domain.provenance).
+    provenance: str = "independent"
+    # page_list: a regular expression on link paths that picks the page's list entries.
+    match: str = ""
 
     @property
     def display_name(self) -> str:
@@ -68,6 +77,8 @@ class Item:
     published: datetime | None
     lang: str = "en"
     source_name: str = ""
+    # Filled by the cycle from the source (or, for aggregators, the outlet named per entry).
+    provenance: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,15 @@ class Story:
     # Languages of its reports ("en", "ru", "zh"), in order of first appearance: the
     # first is the language the story was first reported in.
     languages: tuple[str, ...] = ()
+    # Independent outlets reporting it: official sources and copies of one wire story
+    # (a wire item and the outlets reprinting its headline) do not add to the count.
+    confirmations: int = 0
+    # An official source (the designating authority, a ministry) published it.
+    official: bool = False
+    # Headline fingerprints (`stories.headline_print`) of the story's wire items and of
+    # all its items, to recognise a reprint of a wire story whichever arrives first.
+    wire_prints: tuple[int, ...] = ()
+    headline_prints: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

@@ -177,6 +177,12 @@ def item_key(source_id: str, guid: str, url: str, title: str) -> str:
     return f"{source_id}:{digest}"
 
 
+def url_key(url: str) -> str:
+    """The cross-source seen key of a canonical URL: the same article in two feeds is
+    one item. Hashed so a long URL cannot exceed a store's key size."""
+    return "url:" + hashlib.blake2b(url.encode(), digest_size=16).hexdigest()
+
+
 def entry_to_item(entry: Mapping[str, Any], source: Source, feed_link: str = "") -> Item | None:
     """Normalize one feedparser entry; None when it has neither title nor link."""
     title = html_to_text(str(entry.get("title") or ""), MAX_TITLE)

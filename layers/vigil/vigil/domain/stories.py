@@ -45,6 +45,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
+from vigil.domain import provenance
 from vigil.domain.entities import (
     ACT_FAMILY,
     COMMON,
@@ -57,7 +58,7 @@ from vigil.domain.entities import (
     weight_of,
 )
 from vigil.domain.models import Item, Severity, Story
-from vigil.domain.text import CJK, fold, strip_outlet
+from vigil.domain.text import CJK, fold, strip_outlet, words
 
 DEFAULT_WINDOW = timedelta(hours=48)
 # Score at or above which an item joins a story (reports published close together).
@@ -734,7 +735,7 @@ class StoryClusterer:
         outlet = item.source_name or item.source_id
         _remember(entry.members, terms)
         entry.story = dataclasses.replace(
-            story,
+            confirmed_by(story, item, outlet),
             item_keys=(*story.item_keys, item.key),
             sources=story.sources if outlet in story.sources else (*story.sources, outlet),
             topics=tuple(sorted(set(story.topics) | set(topics))),
@@ -752,6 +753,33 @@ class StoryClusterer:
 def member_of(item: Item) -> TermSet:
     """An item as a story member: its terms, script and publication time."""
     return TermSet.of(item_terms(item), script_of(item.title), item.published)
+
+
+def headline_print(title: str) -> int:
+    """Fingerprint of a headline's words, order and outlet suffix aside: a reprint of a
+    wire story keeps the wire's headline, a separate report words its own."""
+    return fingerprint({w: 1.0 for w in words(strip_outlet(title))})
+
+
+def confirmed_by(story: Story, item: Item, outlet: str) -> Story:
+    """The story with `item`'s confirmation counted: once per independent outlet, never for
+    an official source (flagged instead) nor for a reprint of one wire story."""
+    if not story.headline_prints and not story.official and story.sources:
+        # A story stored before confirmations were counted: each outlet it has counts.
+        story = dataclasses.replace(story, confirmations=len(story.sources))
+    if item.provenance == provenance.OFFICIAL:
+        return dataclasses.replace(story, official=True)
+    printed = headline_print(item.title)
+    is_wire = item.provenance == provenance.WIRE
+    reprint = printed in story.wire_prints or (is_wire and printed in story.headline_prints)
+    counts = outlet not in story.sources and not reprint
+    return dataclasses.replace(
+        story,
+        confirmations=story.confirmations + (1 if counts else 0),
+        wire_prints=(*story.wire_prints, printed) if is_wire else story.wire_prints,
+        headline_prints=story.headline_prints if printed in story.headline_prints
+        else (*story.headline_prints, printed),
+    )
 
 
 def member_term_sets(story: Story) -> list[TermSet]:
@@ -797,7 +825,9 @@ def _with(languages: tuple[str, ...], language: str) -> tuple[str, ...]:
 def _new_story(
     item: Item, terms: TermSet, topics: tuple[str, ...], severity: Severity, now: datetime
 ) -> Story:
-    return Story(
+    outlet = item.source_name or item.source_id
+    # Counted before the outlet is in `sources`: the first outlet confirms like any other.
+    story = confirmed_by(Story(
         id=story_id_for(item.key),
         title=item.title,
         first_seen=now,
@@ -805,10 +835,10 @@ def _new_story(
         published=item.published,
         topics=tuple(sorted(set(topics))),
         severity=severity,
-        sources=(item.source_name or item.source_id,),
         item_keys=(item.key,),
         signature=(fingerprint(terms.terms),),
         terms=(_encode_member(terms),),
         url=item.url,
         languages=(language_of(item),),
-    )
+    ), item, outlet)
+    return dataclasses.replace(story, sources=(outlet,))

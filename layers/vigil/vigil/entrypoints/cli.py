@@ -297,11 +297,11 @@ def cmd_sources_check(args: argparse.Namespace) -> int:
     # The same fetch and parse as a poll cycle, but without stored ETags: a full check.
     outcomes = check_sources(sources)
     rows = [_check_row(s, outcomes[s.id]) for s in by_id.values()]
-    header = ["id", "status", "items", "latency ms", "problem"]
+    header = ["id", "kind", "provenance", "status", "items", "latency ms", "problem, or the newest item"]
     if stored.health is not None:
-        header.insert(4, "stored health")
+        header.insert(6, "stored health")
         for (row, _), source in zip(rows, by_id.values(), strict=True):
-            row.insert(4, stored.health.get(source.id, "never polled"))
+            row.insert(6, stored.health.get(source.id, "never polled"))
     print(_table(header, [row for row, _ in rows]))
     failing = sum(1 for _, ok in rows if not ok)
     print(f"{len(rows) - failing} ok, {failing} failing")
@@ -345,8 +345,20 @@ def _last_ok(when: datetime | None) -> str:
 def _check_row(source: Source, outcome: FeedOutcome) -> tuple[list[str], bool]:
     items = "-" if outcome.items is None else str(len(outcome.items))
     status = str(outcome.status) if outcome.status else "-"
-    row = [source.id, status, items, f"{outcome.elapsed * 1000:.0f}", outcome.error or outcome.warning]
+    found = outcome.error or outcome.warning or _newest(outcome)
+    row = [source.id, source.kind, source.provenance, status, items, f"{outcome.elapsed * 1000:.0f}", found]
     return row, not outcome.error
+
+
+def _newest(outcome: FeedOutcome) -> str:
+    """What the source found, in one line: its newest item's title."""
+    items = outcome.items or []
+    if not items:
+        return ""
+    # Sanctions lists and pages carry no dates; their first entry stands for them.
+    newest = max(items, key=lambda i: i.published.timestamp() if i.published else 0.0)
+    title = " ".join(newest.title.split())
+    return f"newest: {title[:70]}…" if len(title) > 70 else f"newest: {title}"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from vigil.domain import provenance
 from vigil.domain.models import Alert, Severity
 from vigil.domain.stories import language_of
 
@@ -244,6 +245,22 @@ def _outlet(alert: Alert) -> str:
     return alert.item.source_name or alert.item.source_id
 
 
+def _outlet_with_provenance(alert: Alert) -> str:
+    """"Reuters (wire)": the outlet and who stands behind it, escaped."""
+    outlet = escape_truncated(_outlet(alert), 100)
+    return f"{outlet} ({provenance.label(alert.item.provenance)})" if alert.item.provenance else outlet
+
+
+def confirmation_line(confirmations: int, official: bool) -> str:
+    """How well confirmed a story is: independent outlets, and the official source."""
+    parts = []
+    if confirmations:
+        parts.append(f"{confirmations} independent {'outlet' if confirmations == 1 else 'outlets'}")
+    if official:
+        parts.append(":classical_building: confirmed by an official source")
+    return " · ".join(parts)
+
+
 def _evidence_line(alert: Alert, names: Mapping[str, str] | None) -> str:
     parts = []
     for match in alert.matches:
@@ -268,7 +285,7 @@ def render_alert(alert: Alert, topic_names: Mapping[str, str] | None = None) -> 
     body = f"*{link(url, title)}*"
     if summary:
         body += "\n" + escape_truncated(summary, MAX_SUMMARY)
-    meta = " · ".join(p for p in (outlet, slack_date(when)) if p)
+    meta = " · ".join(p for p in (_outlet_with_provenance(alert), slack_date(when)) if p)
     value = button_value(story.id, _primary_match_topic(alert), item.source_id, item.key)
     mute_confirm = {
         "title": _plain("Mute this source?", 100),
@@ -281,6 +298,9 @@ def render_alert(alert: Alert, topic_names: Mapping[str, str] | None = None) -> 
         section(body),
         context(meta),
     ]
+    confirmed = confirmation_line(story.confirmations, story.official)
+    if confirmed:
+        blocks.append(context(confirmed))
     evidence = _evidence_line(alert, topic_names)
     if evidence:
         blocks.append(context(evidence))
@@ -313,18 +333,29 @@ def _reported(alert: Alert) -> str:
 
 
 def render_reply(alert: Alert) -> Payload:
-    """A thread reply for another outlet's report of a story already posted."""
+    """A thread reply for another outlet's report of a story already posted; an official
+    source's item is marked as the primary source."""
     item = alert.item
     outlet = escape_truncated(_outlet(alert), 100)
     title_link = link(item.url or alert.story.url, item.title or alert.story.title)
     when = slack_date(item.published)
-    reported = _reported(alert)
-    text = f"{reported} by *{outlet}*: {title_link}"
+    if item.provenance == provenance.OFFICIAL:
+        plain = f"Primary source, {outlet} (official)"
+        lead = f":classical_building: Primary source, *{outlet}* (official)"
+    else:
+        reported = _reported(alert)
+        plain = f"{reported} by {_outlet_with_provenance(alert)}"
+        lead = f"{reported} by *{_outlet_with_provenance(alert)}*"
+    text = f"{lead}: {title_link}"
+    summary = summary_sentences(item.summary)
+    if summary and item.provenance == provenance.OFFICIAL:
+        text += "\n" + escape_truncated(summary, MAX_SUMMARY)
     blocks = [section(text)]
-    if when:
-        blocks.append(context(when))
+    footer = [p for p in (when, confirmation_line(alert.story.confirmations, alert.story.official)) if p]
+    if footer:
+        blocks.append(context(" · ".join(footer)))
     return {
-        "text": truncate(f"{reported} by {outlet}: {escape_truncated(item.title, MAX_TITLE)}",
+        "text": truncate(f"{plain}: {escape_truncated(item.title, MAX_TITLE)}",
                          MAX_MESSAGE_TEXT),
         "blocks": blocks,
         "unfurl_links": False,
@@ -347,6 +378,8 @@ def _digest_line(entry: Mapping[str, Any]) -> str:
     sources = [escape_truncated(str(s), 60) for s in entry.get("sources") or ()][:3]
     more = f" +{len(entry['sources']) - 3}" if len(entry.get("sources") or ()) > 3 else ""
     suffix = f" — {', '.join(sources)}{more}" if sources else ""
+    confirmed = confirmation_line(int(entry.get("confirmations") or 0), bool(entry.get("official")))
+    suffix += f" ({confirmed})" if confirmed else ""
     return f"{SEVERITY_EMOJI[severity]} {link(entry.get('url'), str(entry.get('title', '')), 200)}{suffix}"
 
 

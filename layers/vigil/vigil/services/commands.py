@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from vigil.domain import provenance
 from vigil.domain.addresses import host_problem, shareable_error
 from vigil.domain.clock import now_utc
 from vigil.domain.errors import Contention
@@ -577,7 +578,9 @@ def _sources(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
         flags = [f for f, on in (("muted here", source.id in muted), ("failing", source.id in failing),
                                  ("added from Slack", source.id in custom)) if on]
         note = f" _({', '.join(flags)})_" if flags else ""
-        lines.append(f"• `{escape(source.id)}` {escape(source.display_name)}{note}")
+        kind = "" if source.kind == "feed" else f" · {escape(source.kind)}"
+        lines.append(f"• `{escape(source.id)}` {escape(source.display_name)}{note} · "
+                     f"{escape(provenance.label(source.provenance))}{kind}")
     if not lines:
         return CommandReply("No sources are configured.")
     # An ephemeral reply is one message: keep it well under Slack's 40k text limit.
@@ -668,7 +671,7 @@ def _source_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply
         raise UsageError("NAME needs at least one letter or digit.")
     if c.find_source(source_id) or any(s.url == url for s in c.all_sources()):
         return CommandReply(f"A source `{escape(source_id)}` or that URL already exists.")
-    c.store.put_custom_source(Source(id=source_id, url=url, name=name))
+    c.store.put_custom_source(Source(id=source_id, url=url, name=name, provenance=provenance.of_url(url)))
     return CommandReply(f"Added source `{escape(source_id)}` ({escape(url)}); it is polled from the next cycle.")
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from vigil.domain import health
+from vigil.domain import designations, health, provenance
 from vigil.domain.classify import Classifier
 from vigil.domain.clock import now_utc
+from vigil.domain.designations import entry_id_of
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -28,6 +29,7 @@ from vigil.domain.models import (
     Topic,
     TopicMatch,
 )
+from vigil.domain.normalize import url_key
 from vigil.domain.stories import StoryClusterer
 from vigil.ports import AlertSink, FeedReader
 from vigil.services.store import Store
@@ -59,6 +61,7 @@ class CycleReport:
     sources_not_modified: int = 0  # of the ok ones, answered 304 Not Modified
     items_fetched: int = 0
     items_new: int = 0
+    duplicates: int = 0  # items another source already delivered (same canonical URL)
     items_matched: int = 0
     alerts: int = 0  # recorded in the outbox
     follow_ups: int = 0  # of the alerts, later reports of a known story (thread replies)
@@ -111,7 +114,7 @@ class CycleReport:
         return {
             "sources_ok": self.sources_ok, "sources_failed": self.sources_failed,
             "sources_skipped": self.sources_skipped, "items_fetched": self.items_fetched,
-            "items_new": self.items_new, "items_matched": self.items_matched,
+            "items_new": self.items_new, "duplicates": self.duplicates, "items_matched": self.items_matched,
             "alerts": self.alerts, "follow_ups": self.follow_ups, "digest_queued": self.digest_queued,
             "sources_deferred": self.sources_deferred,
             "failures": [list(f) for f in self.failures],
@@ -159,11 +162,20 @@ def run_cycle(
             report.sources_not_modified += outcome.status == 304
         if outcome.warning:
             report.warnings.append((source.id, outcome.warning))
-        if outcome.items:
+        items = outcome.items or []
+        if outcome.whole_list and outcome.items is not None:
+            items = _new_in_list(store, source, items, now)
+            # The whole list was fetched; _process_items counts the items it is given.
+            report.items_fetched += len(outcome.items) - len(items)
+        if items:
             keys = _process_items(
-                source, outcome.items, first_poll, store, classifier, clusterer, router, report, options, now
+                source, items, first_poll, store, classifier, clusterer, router, report, options, now
             )
             _hand_over(sink, keys, report)
+        if outcome.whole_list and outcome.items is not None:
+            # After the items are committed: a crash before this line means the same
+            # entries are new again next cycle, and the seen-store drops them then.
+            store.put_list_snapshot(source.id, (entry_id_of(i.key) for i in outcome.items))
         # Last: until this write the source's items are fetched again (same ETag) next cycle.
         store.put_source_state(state)
         if health.is_failing_long(state, now, options.failing_after):
@@ -188,18 +200,27 @@ def _process_items(
     """
     report.items_fetched += len(items)
     fresh = store.unseen(i.key for i in items)
+    copies = _copies_of_seen(store, [i for i in items if i.key in fresh])
     keys: list[str] = []
     synced = False
     for item in items:
         if item.key not in fresh:
             continue
         fresh.discard(item.key)  # a feed may repeat an entry
+        if item.key in copies:
+            _skip_copy(store, item, source, report, now)
+            continue
+        if not item.provenance:
+            item.provenance = provenance.of_item(source.provenance, source.display_name, item.source_name)
+        aliases = _aliases(item)
         backlog = first_poll and not health.should_alert_on_first_poll(item, now, options.backlog_grace)
         matches = [] if backlog else classifier.classify(item.title, item.summary, item.lang)
         if not matches:
             # The conditional write decides which of two concurrent pollers owns the item.
-            if store.commit_item(item.key, source.id, now) is not None:
+            if store.commit_item(item.key, source.id, now, also_seen=aliases) is not None:
                 report.items_new += 1
+            elif aliases:
+                _skip_copy(store, item, source, report, now)
             continue
         if not synced:
             _sync_stories(store, clusterer, now)
@@ -207,9 +228,14 @@ def _process_items(
         severity = max_severity(matches)
         story, is_new = clusterer.assign(item, tuple(m.topic for m in matches), severity, now)
         alerts, digests = router.route(item, story, is_new, matches)
-        committed = store.commit_item(item.key, source.id, now, story=story, alerts=alerts, digests=digests)
+        committed = store.commit_item(item.key, source.id, now, story=story, alerts=alerts, digests=digests,
+                                      also_seen=aliases)
         if committed is None:
-            continue  # another poller owns this item (and its alerts)
+            # Another poller owns this item (and its alerts), or another source
+            # delivered the same article between the lookup and this write.
+            if aliases:
+                _skip_copy(store, item, source, report, now)
+            continue
         report.items_new += 1
         report.items_matched += 1
         report.alerts += len(alerts)
@@ -217,6 +243,44 @@ def _process_items(
         router.digest_queued += len(digests)
         keys += committed
     return keys
+
+
+def _new_in_list(store: Store, source: Source, items: list[Item], now: datetime) -> list[Item]:
+    """The entries of a whole list that its previous poll did not have, as one item per
+    publication. The first poll only records the list: a baseline, never a flood."""
+    previous = store.list_snapshot(source.id)
+    if previous is None:
+        log.info("list baseline recorded: %s, %d entries", source.id, len(items))
+        return []
+    added = [i for i in items if entry_id_of(i.key) not in previous]
+    if not added:
+        return []
+    # Sanctions entries of one publication are one action; page entries are separate
+    # reports (one daily bulletin each).
+    if source.kind != "page_list":
+        added = [designations.group(source, added)]
+    # Lists carry no dates: an addition is published when it first appears (and so is
+    # never mistaken for a new source's backlog; the baseline absorbed that).
+    return [dataclasses.replace(i, published=i.published or now) for i in added]
+
+
+def _aliases(item: Item) -> list[str]:
+    """Seen keys the item shares with every source: its canonical URL."""
+    return [url_key(item.url)] if item.url else []
+
+
+def _copies_of_seen(store: Store, items: Sequence[Item]) -> set[str]:
+    """Keys of items whose article another source already delivered (one batch lookup)."""
+    by_alias = {alias: i.key for i in items for alias in _aliases(i)}
+    unseen = store.unseen(by_alias)
+    return {key for alias, key in by_alias.items() if alias not in unseen}
+
+
+def _skip_copy(store: Store, item: Item, source: Source, report: CycleReport, now: datetime) -> None:
+    """The same article from another source: not a second outlet. Marked seen under this
+    source's key too, so the next poll does not look it up again."""
+    store.mark_seen(item.key, source.id, now)
+    report.duplicates += 1
 
 
 # How far back to look for stories that other workers of this cycle stored: fan-out

@@ -6,6 +6,7 @@ every record layout lives here, so the two cannot drift. Record keys:
 | pk                    | sk                     | record                          |
 |-----------------------|------------------------|---------------------------------|
 | SEEN#<item key>       | -                      | seen item (TTL)                 |
+| SEEN#url:<digest>     | -                      | seen canonical URL, any source (TTL) |
 | SOURCE                | <source id>            | SourceState                     |
 | CUSTOMSOURCE          | <source id>            | Source added from Slack         |
 | STORY                 | <first_seen iso>#<id>  | Story (TTL)                     |
@@ -20,6 +21,7 @@ every record layout lives here, so the two cannot drift. Record keys:
 | OUTBOX                | <iso>#<story>#<channel>#<kind>#<outlet> | alert to deliver (TTL) |
 | DIGESTSENT            | <channel>              | when the last digest went out   |
 | CONFIG                | <name>                 | setting, e.g. `sources`: file `vigil run` polls |
+| LIST                  | <source id>            | entry ids of a whole-list source's last poll |
 
 An item's seen-mark, its story and the alerts and digest entries it calls for are
 written in one atomic transaction (`commit_item`), so a crash at any instant leaves
@@ -120,21 +122,25 @@ class Store:
     def commit_item(
         self, key: str, source_id: str, now: datetime, *, story: Story | None = None,
         alerts: Sequence[Alert] = (), digests: Sequence[tuple[str, str]] = (),
+        also_seen: Sequence[str] = (),
     ) -> list[str] | None:
         """Mark an item seen together with its story, alerts and digest entries (channel, topic).
 
         All in one transaction; None (and nothing written) when another poller marked
-        the item first. Returns the outbox keys of the alerts. When the writes exceed
+        the item first, or when one of `also_seen` (cross-source keys such as the
+        item's canonical URL) is already marked: then it is a copy of an item another
+        source delivered. Returns the outbox keys of the alerts. When the writes exceed
         one transaction, the alerts and digest entries are written first (their keys
         are idempotent for delivery) and the seen-mark last, so a crash in between
         means the item is processed again, never that an alert is lost.
         """
         seen = Write(f"SEEN#{key}", "-", {"source": source_id, "at": _encode(now)},
                      expect_version=None, ttl=max(now, now_utc()) + SEEN_TTL)
+        aliases = [replace(seen, pk=f"SEEN#{k}") for k in also_seen]
         story_writes = self._story_writes(story) if story is not None else []
         outbox = [self._outbox_write(alert, now) for alert in alerts]
         extra = [*outbox, *(self._digest_write(ch, story, topic, now) for ch, topic in digests if story)]
-        writes = [seen, *story_writes, *extra]
+        writes = [seen, *aliases, *story_writes, *extra]
         try:
             if len(writes) == 1:
                 # Most items match no topic: a plain conditional put costs half a transaction.
@@ -144,10 +150,22 @@ class Store:
             else:
                 for w in extra:
                     self.kv.put(w.pk, w.sk, w.data, ttl=w.ttl)
-                self.kv.transact([seen, *story_writes])
+                self.kv.transact([seen, *aliases, *story_writes])
         except Conflict:
             return None
         return [w.sk for w in outbox]
+
+    # whole-list sources (sanctions lists, pages) ----------------------------
+
+    def list_snapshot(self, source_id: str) -> frozenset[str] | None:
+        """The entry ids a whole-list source listed at its last poll; None before its first."""
+        data = self.kv.get("LIST", source_id)
+        return None if data is None else frozenset(filter(None, str(data.get("ids", "")).split("\n")))
+
+    def put_list_snapshot(self, source_id: str, ids: Iterable[str]) -> None:
+        # One newline-joined string: the compact form keeps OFAC's SDN list (~18k ids)
+        # well inside one DynamoDB item (400 KB).
+        self.kv.put("LIST", source_id, {"ids": "\n".join(sorted(ids))})
 
     # sources ----------------------------------------------------------------
 
@@ -509,6 +527,7 @@ class Store:
         return Write(f"DIGEST#{channel}", f"{_iso(now)}#{story.id}", wrap("digest_entry", {
             "story_id": story.id, "title": story.title, "url": story.url, "topic": topic,
             "severity": int(story.severity), "sources": list(story.sources), "at": _encode(now),
+            "confirmations": story.confirmations, "official": story.official,
         }), ttl=max(now, now_utc()) + DIGEST_TTL)
 
     def pending_digest(self, channel: str) -> list[Record]:

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from vigil.domain import provenance
 from vigil.domain.errors import ConfigError
-from vigil.domain.models import Source
+from vigil.domain.models import SOURCE_KINDS, Source
 
+OFFICIAL_KINDS = frozenset({"federal_register", "ofac", "uk_sanctions", "eu_sanctions"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-SOURCE_KEYS = ("id", "url", "name", "lang", "interval_minutes")
+SOURCE_KEYS = ("id", "url", "name", "lang", "interval_minutes", "kind", "provenance", "match")
 
 
 def default_path(name: str) -> Path:
@@ -73,7 +75,25 @@ def source_from_table(table: Any, where: str) -> Source:
     name, lang = table.get("name", ""), table.get("lang", "en")
     if not isinstance(name, str) or not isinstance(lang, str):
         raise ConfigError(f"{where} ({sid}): 'name' and 'lang' must be strings")
-    return Source(id=sid, url=url, name=name, lang=lang or "en", interval_minutes=interval)
+    kind = table.get("kind", "feed")
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"{where} ({sid}): 'kind' must be one of {', '.join(SOURCE_KINDS)}, got {kind!r}")
+    # The kinds that read a government's own publications are official by nature.
+    default = provenance.OFFICIAL if kind in OFFICIAL_KINDS else provenance.of_url(url)
+    origin = table.get("provenance", default)
+    if not isinstance(origin, str) or not provenance.is_valid(origin):
+        raise ConfigError(f"{where} ({sid}): 'provenance' must be official, wire, independent or "
+                          f"state:<two-letter country code>, got {origin!r}")
+    match = table.get("match", "")
+    if not isinstance(match, str) or (kind == "page_list" and not match):
+        raise ConfigError(f"{where} ({sid}): a page_list source needs 'match', a regular expression on "
+                          "the paths of the page's entry links")
+    try:
+        re.compile(match)
+    except re.error as exc:
+        raise ConfigError(f"{where} ({sid}): 'match' is not a valid regular expression: {exc}") from None
+    return Source(id=sid, url=url, name=name, lang=lang or "en", interval_minutes=interval,
+                  kind=kind, provenance=origin, match=match)
 
 
 def _no_unknown_keys(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:

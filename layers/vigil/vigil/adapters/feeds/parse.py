@@ -27,6 +27,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from vigil.adapters.sources import PARSERS, WHOLE_LIST_KINDS, DocumentError
 from vigil.domain.models import Item, Source
 from vigil.domain.normalize import entry_to_item
 
@@ -56,6 +57,9 @@ class ParsedFeed:
     error: str = ""  # set when nothing usable came out of the body
     warning: str = ""  # set on a best-effort parse (malformed but readable, entries dropped)
     entries: int = 0  # entries feedparser found, before the cap and normalization
+    # The items are the source's whole list (a sanctions list, a page's entries): what
+    # is new is decided against the previous poll's list, not by the seen-store alone.
+    whole_list: bool = False
 
     @property
     def ok(self) -> bool:
@@ -87,6 +91,8 @@ def parse_feed(
     # No Content-Location default on purpose: feedparser would then urljoin a base URI
     # at every element (about a fifth of its time); normalize resolves relative entry
     # links against the feed's site link or the source URL instead.
+    if source.kind != "feed":
+        return _parse_kind(body, source, time_limit)
     response_headers = {k.lower(): v for k, v in headers.items()}
     deadline = time.monotonic() + time_limit if time_limit > 0 else math.inf
     try:
@@ -99,6 +105,26 @@ def parse_feed(
             return _collect(result, parsed, body, response_headers, source, max_entries, deadline)
     except ParseTimeout:
         return ParsedFeed(source.id, error=f"parsing took longer than {time_limit:g}s")
+
+
+def _parse_kind(body: bytes, source: Source, time_limit: float) -> ParsedFeed:
+    """A non-feed source kind (JSON API, sanctions list, page) under the same time limit."""
+    parser = PARSERS.get(source.kind)
+    if parser is None:
+        return ParsedFeed(source.id, error=f"unknown source kind {source.kind!r}")
+    result = ParsedFeed(source.id, whole_list=source.kind in WHOLE_LIST_KINDS)
+    try:
+        with _time_limit(time_limit):
+            try:
+                result.items = parser(body, source)
+            except DocumentError as exc:
+                result.error = f"{source.kind}: {exc}"
+            except Exception as exc:  # a parser bug on odd input must cost one source only
+                result.error = f"{source.kind} parser failed: {type(exc).__name__}: {exc}"
+    except ParseTimeout:
+        return ParsedFeed(source.id, error=f"parsing took longer than {time_limit:g}s")
+    result.entries = len(result.items)
+    return result
 
 
 def _entity_problem(body: bytes) -> str:

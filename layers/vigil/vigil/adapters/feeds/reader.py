@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 
 from vigil.adapters.feeds.parse import ParsedFeed, ParsePool, ParseTask
 from vigil.adapters.http.fetch import Fetcher, FetchJob, FetchResult
+from vigil.adapters.sources.robots import RobotsCheck
 from vigil.domain.models import Source, SourceState
 from vigil.ports import FeedOutcome
 
@@ -22,7 +23,10 @@ class HttpFeedReader:
         self, sources: Sequence[Source], states: dict[str, SourceState]
     ) -> Iterator[tuple[Source, FeedOutcome]]:
         by_id = {s.id: s for s in sources}
-        jobs = [_job(s, states.get(s.id)) for s in sources]
+        refused = self._refused_by_robots(sources)
+        for source_id, problem in refused.items():
+            yield by_id[source_id], FeedOutcome(items=None, error=problem)
+        jobs = [_job(s, states.get(s.id)) for s in sources if s.id not in refused]
 
         def tasks() -> Iterator[tuple[FetchResult, ParseTask | None]]:
             for result in self.fetcher.fetch_many(jobs):
@@ -35,6 +39,14 @@ class HttpFeedReader:
         with ParsePool[FetchResult](workers) as pool:
             for result, parsed in pool.parse_stream(tasks()):
                 yield by_id[result.source_id], outcome_of(result, parsed)
+
+    def _refused_by_robots(self, sources: Sequence[Source]) -> dict[str, str]:
+        """Page sources whose site's robots.txt does not let Vigil fetch them, with why."""
+        pages = [s for s in sources if s.kind == "page_list"]
+        if not pages:
+            return {}
+        robots = RobotsCheck(self.fetcher, self.fetcher.options.user_agent)
+        return {s.id: problem for s in pages if (problem := robots.problem(s.url))}
 
     def close(self) -> None:
         self.fetcher.close()
@@ -56,4 +68,5 @@ def outcome_of(result: FetchResult, parsed: ParsedFeed | None) -> FeedOutcome:
         outcome.items = parsed.items
         outcome.error = parsed.error
         outcome.warning = parsed.warning
+        outcome.whole_list = parsed.whole_list
     return outcome

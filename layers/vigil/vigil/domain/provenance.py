@@ -1,0 +1,100 @@
+"""Who stands behind a source: official, wire, state-affiliated (with the state) or independent.
+
+A reader weighs "confirmed by the designating authority" and "reported by a state
+outlet of one of the parties" very differently; these labels say which is which.
+The defaults come from a small table of well-known outlets; anything else is
+"independent" until the sources file says otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+OFFICIAL = "official"
+WIRE = "wire"
+INDEPENDENT = "independent"
+STATE_PREFIX = "state:"
+
+# "state:" + an ISO 3166-1 alpha-2 code, lower case ("state:cn", "state:ru").
+_STATE = re.compile(r"^state:[a-z]{2}$")
+
+# Host suffix -> provenance. Government hosts are official; the wires are the agencies
+# whose copy other outlets reprint; state-affiliated means editorially controlled or
+# funded by that state (as labelled by the outlets' own charters or public registers).
+KNOWN_HOSTS: dict[str, str] = {
+    "federalregister.gov": OFFICIAL,
+    "treasury.gov": OFFICIAL,
+    "treas.gov": OFFICIAL,
+    "state.gov": OFFICIAL,
+    "bis.doc.gov": OFFICIAL,
+    "gov.uk": OFFICIAL,
+    "consilium.europa.eu": OFFICIAL,
+    "ec.europa.eu": OFFICIAL,
+    "mnd.gov.tw": OFFICIAL,
+    "cga.gov.tw": OFFICIAL,
+    "mod.go.jp": OFFICIAL,
+    "mofcom.gov.cn": OFFICIAL,
+    "mfa.gov.cn": OFFICIAL,
+    "mid.ru": OFFICIAL,
+    "reuters.com": WIRE,
+    "apnews.com": WIRE,
+    "afp.com": WIRE,
+    "xinhuanet.com": "state:cn",
+    "news.cn": "state:cn",
+    "globaltimes.cn": "state:cn",
+    "chinadaily.com.cn": "state:cn",
+    "cgtn.com": "state:cn",
+    "tass.com": "state:ru",
+    "tass.ru": "state:ru",
+    "ria.ru": "state:ru",
+    "rt.com": "state:ru",
+    "focustaiwan.tw": "state:tw",
+    "cna.com.tw": "state:tw",
+}
+
+# Outlet names as aggregators (Google News, GDELT) give them, folded to lower case.
+KNOWN_OUTLETS: dict[str, str] = {
+    "reuters": WIRE,
+    "associated press": WIRE,
+    "ap news": WIRE,
+    "afp": WIRE,
+    "xinhua": "state:cn",
+    "global times": "state:cn",
+    "china daily": "state:cn",
+    "cgtn": "state:cn",
+    "tass": "state:ru",
+    "ria novosti": "state:ru",
+    "rt": "state:ru",
+    "focus taiwan": "state:tw",
+}
+
+
+def is_valid(provenance: str) -> bool:
+    return provenance in (OFFICIAL, WIRE, INDEPENDENT) or bool(_STATE.match(provenance))
+
+
+def of_url(url: str) -> str:
+    """The default provenance of a source at `url`: the table's, else independent."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return INDEPENDENT
+    for suffix, provenance in KNOWN_HOSTS.items():
+        if host == suffix or host.endswith("." + suffix):
+            return provenance
+    return INDEPENDENT
+
+
+def of_item(source_provenance: str, source_name: str, outlet: str) -> str:
+    """An item's provenance: its source's, unless an aggregator named an outlet the table knows."""
+    if not outlet or outlet == source_name:
+        return source_provenance
+    return KNOWN_OUTLETS.get(outlet.strip().lower(), source_provenance)
+
+
+def label(provenance: str) -> str:
+    """Short text for Slack and the terminal: "official", "wire", "state media (CN)"."""
+    if provenance.startswith(STATE_PREFIX):
+        return f"state media ({provenance[len(STATE_PREFIX):].upper()})"
+    return provenance or INDEPENDENT
