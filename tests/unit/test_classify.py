@@ -249,3 +249,33 @@ def test_a_custom_topic_that_fits_its_allowance_matches_as_usual() -> None:
     matches = classifier.classify(DRILLS, summary)
     assert [m.topic for m in matches] == ["C1/costly", TAIWAN]
     assert not classifier.over_budget
+
+
+# ---------------------------------------------------------------- issue 15: weak spots
+
+@pytest.mark.parametrize(("lead", "rest"), [
+    ("TAIPEI (CNA) – Seoul's parliament voted", "Seoul's parliament voted"),
+    ("Taipei, Taiwan (Focus Taiwan) -- The army said", "The army said"),
+    ("MOSCOW, March 3 (Reuters) - Troops moved", "Troops moved"),
+    ("KAOHSIUNG — The navy said", "The navy said"),
+    # Not datelines: a lead that starts with a name, an acronym or a bracketed remark.
+    ("Taiwan - China talks resume", "Taiwan - China talks resume"),
+    ("Xi Jinping (left) – shakes hands with Putin", "Xi Jinping (left) – shakes hands with Putin"),
+    ("PLA — drills resume", "PLA — drills resume"),
+    ("MND: 27 aircraft detected", "MND: 27 aircraft detected"),
+])
+def test_a_wire_dateline_is_stripped_and_nothing_else(lead: str, rest: str) -> None:
+    from vigil.domain.text import strip_dateline
+
+    assert strip_dateline(lead) == rest
+
+
+def test_a_taiwanese_dateline_alone_is_no_taiwan_evidence(classifier: Classifier) -> None:
+    # CNA and Focus Taiwan file foreign news from Taipei: the dateline is where, not what.
+    assert topics_of(classifier, "Seoul lawmakers vote to impeach defence minister",
+                     "TAIPEI (CNA) – South Korea's parliament voted to impeach the defence minister.") == set()
+    assert topics_of(classifier, "Thai army keeps troops on the border",
+                     "Taipei, Taiwan (Focus Taiwan) – Thailand's army chief said soldiers stay deployed.") == set()
+    # The same dateline over a Taiwan story: the story names Taiwan itself.
+    assert topics_of(classifier, "Coast guard tracks Chinese ships near Pratas",
+                     "TAIPEI (CNA) – Four Chinese coast guard vessels entered Taiwan's restricted waters.") == {TAIWAN}
