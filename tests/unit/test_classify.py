@@ -279,3 +279,24 @@ def test_a_taiwanese_dateline_alone_is_no_taiwan_evidence(classifier: Classifier
     # The same dateline over a Taiwan story: the story names Taiwan itself.
     assert topics_of(classifier, "Coast guard tracks Chinese ships near Pratas",
                      "TAIPEI (CNA) – Four Chinese coast guard vessels entered Taiwan's restricted waters.") == {TAIWAN}
+
+
+@pytest.mark.parametrize("title", [
+    "Markets rally after Phase One China trade deal is signed",
+    'US, China hail "phase one" China trade pact as first step',
+    "Trade talks finish phase one; China agrees to buy more soybeans",
+])
+def test_a_numbered_phase_before_china_is_not_the_one_china_policy(classifier: Classifier, title: str) -> None:
+    assert TAIWAN not in topics_of(classifier, title)
+
+
+def test_the_one_china_policy_is_still_taiwan(classifier: Classifier) -> None:
+    assert topics_of(classifier, "Honduras endorses the one-China principle") == {TAIWAN}
+    assert topics_of(classifier, 'Beijing warns Washington to respect "One China"') == {TAIWAN}
+
+
+def test_guojun_inside_a_countrys_name_is_not_taiwans_army(classifier: Classifier) -> None:
+    # 中国军队 / 美国军方 hold 国军 (Taiwan's name for its forces) across a word boundary.
+    assert TAIWAN not in topics_of(classifier, "中国军队派员赴俄参加“东方-2030”战略演习")
+    assert TAIWAN not in topics_of(classifier, "美国军方在关岛举行演习")
+    assert topics_of(classifier, "国军举行年度实弹演习") == {TAIWAN}

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from itertools import compress, pairwise, repeat
 from typing import Any
 
+from vigil.domain.text import CJK, TOKEN_RE, fold, normalize_text, tokenize
 from vigil.domain.text import CJK_RE as _CJK_RE
-from vigil.domain.text import normalize_text, tokenize
 from vigil.domain.text import words as _words
 
 # Title and summary positions are kept this far apart so a phrase or NEAR never
@@ -398,6 +398,7 @@ class _Scanner:
         self._anchor_exact: dict[str, list[int]] = {}
         self._anchor_prefix: dict[str, list[int]] = {}
         self._prefix_lengths: list[int] = []
+        self.phrases: set[int] = set()  # leaves of more than one word
         self._plans: dict[str, object] = {}  # token -> _Plan | None (memo)
 
     def add(self, pattern: Pattern) -> int:
@@ -405,6 +406,8 @@ class _Scanner:
             return self._ids[pattern]
         leaf = len(self.patterns)
         self.patterns.append(pattern)
+        if len(pattern) > 1:
+            self.phrases.add(leaf)
         self._ids[pattern] = leaf
         word, prefix = pattern[_anchor(pattern)]
         table = self._anchor_prefix if prefix else self._anchor_exact
@@ -1022,6 +1025,62 @@ class Scan:
         ]
 
 
+# Where a phrase stops: sentence and clause punctuation before a space or the end
+# ("Phase One. China", "phase one; China"), quotation marks and brackets anywhere
+# ('"Phase One" China'), and their Chinese forms. A full stop after a single letter is
+# an abbreviation ("U.S. China"), and "1,000" or "U.S.-China" have no space after the
+# mark, so neither stops a phrase. Hyphens, slashes and apostrophes join words.
+_BREAK_RE = re.compile(
+    rf"(?:{TOKEN_RE.pattern})|(?P<stop>[.,;:!?]+(?=\s|$|[{CJK}])|[\"\u201c\u201d\u201e\u00ab\u00bb()\[\]{{}}]"
+    r"|[\u3002\uff0c\uff1b\uff1a\uff01\uff1f\u3001\u300c\u300d\u300e\u300f\uff08\uff09])"
+)
+_BREAK_HINT = re.compile(r"[.,;:!?\"\u201c\u201d\u201e\u00ab\u00bb()\[\]{}\u3000-\u303f\uff01-\uff1f]")
+
+
+def _breaks(text: str) -> set[int] | None:
+    """Indexes of the words (as `words()` splits `text`) that follow a break; None when
+    the text has no break mark."""
+    if not _BREAK_HINT.search(text):
+        return None
+    out: set[int] = set()
+    count = 0
+    last = ""
+    for m in _BREAK_RE.finditer(fold(text).lower()):
+        stop = m.group("stop")
+        if stop is None:
+            count += 1
+            last = m.group()
+        elif not (stop == "." and len(last) == 1 and last.isascii() and last.isalpha()):
+            out.add(count)
+    return out
+
+
+def _drop_phrases_across_breaks(found: _Found, phrases: set[int], title: str, title_end: int, summary: str) -> None:
+    """Phrase occurrences that run across a break (see `_BREAK_RE`) are not occurrences:
+    "Phase One. China" holds no "one china". Word-for-word the same as a phrase within
+    one clause, so this is decided from the text, only for items where a phrase matched."""
+    fields = [(0, _breaks(title))]
+    if summary:
+        fields.append((title_end + 1 + _FIELD_GAP, _breaks(summary)))
+    occ = found.occ
+    changed = False
+    for leaf in phrases.intersection(found.keys):
+        kept = []
+        for start, end, surface in occ[leaf]:
+            offset, breaks = fields[0] if start < title_end else fields[-1]
+            if breaks and any(b in breaks for b in range(start - offset + 1, end - offset)):
+                continue
+            kept.append((start, end, surface))
+        if len(kept) != len(occ[leaf]):
+            changed = True
+            if kept:
+                occ[leaf] = kept
+            else:
+                del occ[leaf]
+    if changed:
+        found.keys = frozenset(occ)
+
+
 class QueryEngine:
     """Several named queries compiled into one index; an item is scanned once for all."""
 
@@ -1046,7 +1105,11 @@ class QueryEngine:
             # runs from the title into the summary.
             tokens.append(_SEPARATOR)
             tokens += _words(summary)
-        return Scan(self._scanner.scan(tokens, title_end), title_end)
+        found = self._scanner.scan(tokens, title_end)
+        phrases = self._scanner.phrases
+        if not phrases.isdisjoint(found.keys):
+            _drop_phrases_across_breaks(found, phrases, title, title_end, summary)
+        return Scan(found, title_end)
 
     def test(self, name: str, scan: Scan) -> bool:
         return self._tests[name](scan.found)
