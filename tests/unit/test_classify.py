@@ -300,3 +300,42 @@ def test_guojun_inside_a_countrys_name_is_not_taiwans_army(classifier: Classifie
     assert TAIWAN not in topics_of(classifier, "中国军队派员赴俄参加“东方-2030”战略演习")
     assert TAIWAN not in topics_of(classifier, "美国军方在关岛举行演习")
     assert topics_of(classifier, "国军举行年度实弹演习") == {TAIWAN}
+
+
+# Russia-China cooperation not worded "joint" or "Russia and China" (issue 15).
+PARTICIPATION_CASES = [
+    ("Russian Il-76 transports drop paratroopers in a drill with the Chinese army", ""),
+    ("Tu-160 crews practise aerial refuelling with China for the first time", ""),
+    ("Moscow opens Zapad manoeuvres", "Belarusian and Chinese troops will also take part, the general staff said."),
+    ("Chinese artillery battalion unloads in Buryatia for Vostok-2032", ""),
+    ("PLA Navy sends two destroyers to Okean-2031", ""),
+    ("Joint Sea-2033 opens off Vladivostok", "The drill will last a week, the Pacific Fleet said."),
+    ("Морское взаимодействие-2032: отряд кораблей ВМФ прибыл в Шанхай", ""),
+    ("Российские бомбардировщики выполнили патрулирование с китайскими Н-6", ""),
+    ("中方派员参加“中部-2031”战略演习", ""),
+    ("俄罗斯海军舰艇编队抵达湛江 与中国海军举行演练", ""),
+    ("Китай в обход западных санкций и ограничений ЕС продавал России артиллерийские снаряды", ""),
+]
+
+
+@pytest.mark.parametrize(("title", "summary"), PARTICIPATION_CASES, ids=[c[0][:40] for c in PARTICIPATION_CASES])
+def test_cooperation_by_participation_named_exercise_or_russian_supply(classifier: Classifier, title: str,
+                                                                       summary: str) -> None:
+    assert RCM in topics_of(classifier, title, summary)
+
+
+NOT_COOPERATION_CASES = [
+    # Both countries in one sentence, no cooperation between them.
+    ("India's new radars, bought from Russia, will help thwart air strikes from both Pakistan and China", ""),
+    ("Vietnam buys Russian submarines to deter Chinese patrols near its islands", ""),
+    ("Russia and China hold separate naval drills in the Pacific", "The two fleets did not meet, officials said."),
+    ("Mongolia trains with Russia in June and separately with China in September", ""),
+    # Participation, but not military.
+    ("Chinese carmakers will also take part in the Moscow motor show", ""),
+    ("Vostok cosmonaut museum opens a Chinese-language tour", ""),
+]
+
+
+@pytest.mark.parametrize(("title", "summary"), NOT_COOPERATION_CASES, ids=[c[0][:40] for c in NOT_COOPERATION_CASES])
+def test_two_countries_without_cooperation_are_not_the_pair(classifier: Classifier, title: str, summary: str) -> None:
+    assert RCM not in topics_of(classifier, title, summary)
