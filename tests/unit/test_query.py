@@ -107,6 +107,16 @@ def test_a_phrase_inside_quotes_or_before_a_full_stop_still_matches() -> None:
     assert evidence('"one china"', "It backs one China. Talks follow") == ("one china",)
     assert matches('"1 000"', "about 1,000 troops")  # a comma inside a number joins
     assert not matches("中国", "中。国") and matches("中国", "中国军队")
+    assert not matches('"морское взаимодействие"', "в море. Взаимодействие флотов")
+    assert matches('"морск* взаимодействи*"', "учение «Морское взаимодействие-2031»")
+
+
+def test_the_clause_check_finds_a_break_when_the_phrase_also_occurs_unbroken() -> None:
+    # One occurrence across a full stop, one within a clause: only the second counts.
+    engine = QueryEngine({"q": '"one china"'})
+    scan = engine.scan("Talks end phase one. China waits", "Beijing restates its one China policy.")
+    assert engine.test("q", scan)
+    assert [span[:2] for span in scan.found.occ[next(iter(scan.found.keys))]] == [(2000 + 6 + 1 + 3, 2000 + 6 + 1 + 5)]
 
 
 def test_curly_quotes_in_queries_and_text_are_folded() -> None:

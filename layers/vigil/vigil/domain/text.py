@@ -281,6 +281,9 @@ def strip_dateline(text: str) -> str:
     A dateline says where a report was filed, so "TAIPEI (CNA) –" over a story about
     Seoul is no evidence that the story is about Taiwan.
     """
+    head = text[:90]
+    if "(" not in head and "\u2014" not in head and "\u2013" not in head and "--" not in head:
+        return text  # no agency and no long dash near the start: the usual case, one look
     found = _DATELINE_RE.match(text)
     if found is None or found.end() >= len(text):
         return text
