@@ -249,3 +249,93 @@ def test_a_custom_topic_that_fits_its_allowance_matches_as_usual() -> None:
     matches = classifier.classify(DRILLS, summary)
     assert [m.topic for m in matches] == ["C1/costly", TAIWAN]
     assert not classifier.over_budget
+
+
+# ---------------------------------------------------------------- issue 15: weak spots
+
+@pytest.mark.parametrize(("lead", "rest"), [
+    ("TAIPEI (CNA) – Seoul's parliament voted", "Seoul's parliament voted"),
+    ("Taipei, Taiwan (Focus Taiwan) -- The army said", "The army said"),
+    ("MOSCOW, March 3 (Reuters) - Troops moved", "Troops moved"),
+    ("KAOHSIUNG — The navy said", "The navy said"),
+    # Not datelines: a lead that starts with a name, an acronym or a bracketed remark.
+    ("Taiwan - China talks resume", "Taiwan - China talks resume"),
+    ("Xi Jinping (left) – shakes hands with Putin", "Xi Jinping (left) – shakes hands with Putin"),
+    ("PLA — drills resume", "PLA — drills resume"),
+    ("MND: 27 aircraft detected", "MND: 27 aircraft detected"),
+])
+def test_a_wire_dateline_is_stripped_and_nothing_else(lead: str, rest: str) -> None:
+    from vigil.domain.text import strip_dateline
+
+    assert strip_dateline(lead) == rest
+
+
+def test_a_taiwanese_dateline_alone_is_no_taiwan_evidence(classifier: Classifier) -> None:
+    # CNA and Focus Taiwan file foreign news from Taipei: the dateline is where, not what.
+    assert topics_of(classifier, "Seoul lawmakers vote to impeach defence minister",
+                     "TAIPEI (CNA) – South Korea's parliament voted to impeach the defence minister.") == set()
+    assert topics_of(classifier, "Thai army keeps troops on the border",
+                     "Taipei, Taiwan (Focus Taiwan) – Thailand's army chief said soldiers stay deployed.") == set()
+    # The same dateline over a Taiwan story: the story names Taiwan itself.
+    assert topics_of(classifier, "Coast guard tracks Chinese ships near Pratas",
+                     "TAIPEI (CNA) – Four Chinese coast guard vessels entered Taiwan's restricted waters.") == {TAIWAN}
+
+
+@pytest.mark.parametrize("title", [
+    "Markets rally after Phase One China trade deal is signed",
+    'US, China hail "phase one" China trade pact as first step',
+    "Trade talks finish phase one; China agrees to buy more soybeans",
+])
+def test_a_numbered_phase_before_china_is_not_the_one_china_policy(classifier: Classifier, title: str) -> None:
+    assert TAIWAN not in topics_of(classifier, title)
+
+
+def test_the_one_china_policy_is_still_taiwan(classifier: Classifier) -> None:
+    assert topics_of(classifier, "Honduras endorses the one-China principle") == {TAIWAN}
+    assert topics_of(classifier, 'Beijing warns Washington to respect "One China"') == {TAIWAN}
+
+
+def test_guojun_inside_a_countrys_name_is_not_taiwans_army(classifier: Classifier) -> None:
+    # 中国军队 / 美国军方 hold 国军 (Taiwan's name for its forces) across a word boundary.
+    assert TAIWAN not in topics_of(classifier, "中国军队派员赴俄参加“东方-2030”战略演习")
+    assert TAIWAN not in topics_of(classifier, "美国军方在关岛举行演习")
+    assert topics_of(classifier, "国军举行年度实弹演习") == {TAIWAN}
+
+
+# Russia-China cooperation not worded "joint" or "Russia and China" (issue 15).
+PARTICIPATION_CASES = [
+    ("Russian Il-76 transports drop paratroopers in a drill with the Chinese army", ""),
+    ("Tu-160 crews practise aerial refuelling with China for the first time", ""),
+    ("Moscow opens Zapad manoeuvres", "Belarusian and Chinese troops will also take part, the general staff said."),
+    ("Chinese artillery battalion unloads in Buryatia for Vostok-2032", ""),
+    ("PLA Navy sends two destroyers to Okean-2031", ""),
+    ("Joint Sea-2033 opens off Vladivostok", "The drill will last a week, the Pacific Fleet said."),
+    ("Морское взаимодействие-2032: отряд кораблей ВМФ прибыл в Шанхай", ""),
+    ("Российские бомбардировщики выполнили патрулирование с китайскими Н-6", ""),
+    ("中方派员参加“中部-2031”战略演习", ""),
+    ("俄罗斯海军舰艇编队抵达湛江 与中国海军举行演练", ""),
+    ("Китай в обход западных санкций и ограничений ЕС продавал России артиллерийские снаряды", ""),
+]
+
+
+@pytest.mark.parametrize(("title", "summary"), PARTICIPATION_CASES, ids=[c[0][:40] for c in PARTICIPATION_CASES])
+def test_cooperation_by_participation_named_exercise_or_russian_supply(classifier: Classifier, title: str,
+                                                                       summary: str) -> None:
+    assert RCM in topics_of(classifier, title, summary)
+
+
+NOT_COOPERATION_CASES = [
+    # Both countries in one sentence, no cooperation between them.
+    ("India's new radars, bought from Russia, will help thwart air strikes from both Pakistan and China", ""),
+    ("Vietnam buys Russian submarines to deter Chinese patrols near its islands", ""),
+    ("Russia and China hold separate naval drills in the Pacific", "The two fleets did not meet, officials said."),
+    ("Mongolia trains with Russia in June and separately with China in September", ""),
+    # Participation, but not military.
+    ("Chinese carmakers will also take part in the Moscow motor show", ""),
+    ("Vostok cosmonaut museum opens a Chinese-language tour", ""),
+]
+
+
+@pytest.mark.parametrize(("title", "summary"), NOT_COOPERATION_CASES, ids=[c[0][:40] for c in NOT_COOPERATION_CASES])
+def test_two_countries_without_cooperation_are_not_the_pair(classifier: Classifier, title: str, summary: str) -> None:
+    assert RCM not in topics_of(classifier, title, summary)

@@ -87,6 +87,36 @@ def test_phrase_needs_the_words_in_order() -> None:
 def test_phrase_ignores_punctuation_between_words() -> None:
     assert matches('"lai ching-te"', "President Lai Ching te spoke")
     assert matches('"cross strait"', "cross-strait ties")
+    assert matches('"u s china"', "U.S.-China talks") and matches('"u s china"', "U.S. China talks")
+    assert matches('"northern interaction"', "Northern/Interaction-2030 drills")
+
+
+@pytest.mark.parametrize("text", [
+    "Markets cheer Phase One. China buys soybeans",
+    "Talks end phase one; China leads phase two",
+    'Both sides hail "Phase One" China trade pact',
+    "Beijing: the first is phase one, China said",
+])
+def test_a_phrase_never_runs_across_a_sentence_clause_or_quotation_boundary(text: str) -> None:
+    assert not matches('"one china"', text)
+    assert matches('one AND china', text)  # the words are there, just not as one phrase
+
+
+def test_a_phrase_inside_quotes_or_before_a_full_stop_still_matches() -> None:
+    assert matches('"one china"', 'Beijing restates the "one China" policy.')
+    assert evidence('"one china"', "It backs one China. Talks follow") == ("one china",)
+    assert matches('"1 000"', "about 1,000 troops")  # a comma inside a number joins
+    assert not matches("中国", "中。国") and matches("中国", "中国军队")
+    assert not matches('"морское взаимодействие"', "в море. Взаимодействие флотов")
+    assert matches('"морск* взаимодействи*"', "учение «Морское взаимодействие-2031»")
+
+
+def test_the_clause_check_finds_a_break_when_the_phrase_also_occurs_unbroken() -> None:
+    # One occurrence across a full stop, one within a clause: only the second counts.
+    engine = QueryEngine({"q": '"one china"'})
+    scan = engine.scan("Talks end phase one. China waits", "Beijing restates its one China policy.")
+    assert engine.test("q", scan)
+    assert [span[:2] for span in scan.found.occ[next(iter(scan.found.keys))]] == [(2000 + 6 + 1 + 3, 2000 + 6 + 1 + 5)]
 
 
 def test_curly_quotes_in_queries_and_text_are_folded() -> None:

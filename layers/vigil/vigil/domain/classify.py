@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from vigil.domain.models import Severity, Topic, TopicMatch
 from vigil.domain.query import DEFAULT_WORK, QueryEngine, QueryTooCostly, Scan
-from vigil.domain.text import PlacedWords
+from vigil.domain.text import PlacedWords, strip_dateline
 from vigil.domain.topic_limits import CUSTOM_TOPIC_WORK
 
 MATCH_THRESHOLD = 0.5
@@ -100,8 +100,11 @@ class Classifier:
         """The topics that apply, sorted by topic id.
 
         `lang` is accepted for the pipeline's convenience; queries carry terms in every
-        supported language, so it does not change the result.
+        supported language, so it does not change the result. A wire dateline opening
+        either field ("TAIPEI (CNA) –") is not read: it says where the report was filed,
+        not what it is about.
         """
+        title, summary = strip_dateline(title), strip_dateline(summary)
         scan = self._engine.scan(title, summary)
         quote = _Quoter(scan, title, summary)
         out = []
@@ -117,6 +120,7 @@ class Classifier:
 
     def evaluate(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """Every topic with its score; evidence is empty for topics that do not apply."""
+        title, summary = strip_dateline(title), strip_dateline(summary)
         scan = self._engine.scan(title, summary)
         quote = _Quoter(scan, title, summary)
         out: list[TopicMatch] = []

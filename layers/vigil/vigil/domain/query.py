@@ -35,7 +35,7 @@ from itertools import compress, pairwise, repeat
 from typing import Any
 
 from vigil.domain.text import CJK_RE as _CJK_RE
-from vigil.domain.text import normalize_text, tokenize
+from vigil.domain.text import TOKEN_RE, normalize_text, tokenize
 from vigil.domain.text import words as _words
 
 # Title and summary positions are kept this far apart so a phrase or NEAR never
@@ -420,6 +420,7 @@ class _Scanner:
         self._anchor_exact: dict[str, list[int]] = {}
         self._anchor_prefix: dict[str, list[int]] = {}
         self._prefix_lengths: list[int] = []
+        self.phrases: set[int] = set()  # leaves of more than one word
         self._plans: dict[str, object] = {}  # token -> _Plan | None (memo)
 
     def add(self, pattern: Pattern) -> int:
@@ -427,6 +428,8 @@ class _Scanner:
             return self._ids[pattern]
         leaf = len(self.patterns)
         self.patterns.append(pattern)
+        if len(pattern) > 1:
+            self.phrases.add(leaf)
         self._ids[pattern] = leaf
         word, prefix = pattern[_anchor(pattern)]
         table = self._anchor_prefix if prefix else self._anchor_exact
@@ -1044,6 +1047,110 @@ class Scan:
         ]
 
 
+# Where a phrase stops: sentence and clause punctuation before a space, the end or a
+# Chinese character ("Phase One. China", "phase one; China"), quotation marks and
+# brackets anywhere ('"Phase One" China'), and their Chinese forms. A full stop after a
+# single letter is an abbreviation ("U.S. China"), and "1,000", "3.5" or "U.S.-China"
+# have no space after the mark, so none of them stops a phrase. Hyphens, slashes and
+# apostrophes join words.
+_MARK_RE = re.compile(
+    r"[.,;:!?\"\u201c\u201d\u201e\u00ab\u00bb()\[\]{}"
+    r"\u3002\uff0c\uff1b\uff1a\uff01\uff1f\u3001\u300c\u300d\u300e\u300f\uff08\uff09]"
+)
+_CLAUSE_MARKS = frozenset(".,;:!?")
+# ASCII text with the breaks marked: \x01 for a full stop, \x02 for any other mark;
+# letters and digits kept (already lower case), everything else a space.
+_MARKED_WORDS = bytes(c if chr(c).isalnum() or c in (1, 2) else 32 for c in range(128)) + bytes(range(128, 256))
+_MARKED_TOKEN_RE = re.compile(rf"[\x01\x02]|{TOKEN_RE.pattern}")
+_MARK_SPLIT = re.compile(r"([\x01\x02])")
+
+
+def _breaks(text: str) -> set[int]:
+    """Indexes of the words (as `words()` splits `text`) that follow a break.
+
+    The marks become words of their own (\x01 a full stop, \x02 any other), the text
+    is split into words as `words()` splits it, and the words between marks are
+    counted piece by piece (a handful of pieces, not a step per word). A plain
+    character class finds the marks: a regex with look-ahead was 15x slower.
+    """
+    parts: list[str] = []
+    at = 0
+    n = len(text)
+    for m in _MARK_RE.finditer(text):
+        i = m.start()
+        mark = text[i]
+        if mark in _CLAUSE_MARKS and i + 1 < n:
+            after = text[i + 1]
+            if not (after.isspace() or _CJK_RE.match(after)):
+                continue
+        parts.append(text[at:i])
+        parts.append(" \x01 " if mark == "." else " \x02 ")
+        at = i + 1
+    if not parts:
+        return set()
+    parts.append(text[at:])
+    marked = normalize_text("".join(parts))
+    if marked.isascii():
+        flat = marked.encode("ascii").translate(_MARKED_WORDS).decode("ascii")
+    else:
+        flat = " ".join(_MARKED_TOKEN_RE.findall(marked))
+    pieces = _MARK_SPLIT.split(flat)
+    out: set[int] = set()
+    count = 0
+    last = ""
+    for k in range(0, len(pieces) - 1, 2):
+        words_before = pieces[k].split()
+        if words_before:
+            count += len(words_before)
+            last = words_before[-1]
+        # A full stop after one letter is an abbreviation ("U.S. China"), no sentence end.
+        if pieces[k + 1] == "\x02" or not (len(last) == 1 and last.isascii() and last.isalpha()):
+            out.add(count)
+    return out
+
+
+def _drop_phrases_across_breaks(found: _Found, phrases: set[int], title: str, title_end: int, summary: str) -> None:
+    """Phrase occurrences that run across a break (see `_BREAK_RE`) are not occurrences:
+    "Phase One. China" holds no "one china". Word-for-word the same as a phrase within
+    one clause, so this is decided from the text, only for items where a phrase matched."""
+    summary_start = title_end + 1 + _FIELD_GAP
+    texts = {False: title, True: summary}
+    lowered: dict[bool, str] = {}  # per field (in the summary?), worked out when first needed
+    breaks: dict[bool, set[int]] = {}
+    occ = found.occ
+    changed = False
+    for leaf in phrases.intersection(found.keys):
+        spans = occ[leaf]
+        # The usual case costs one substring count: when the text holds the phrase as
+        # written, words and single spaces, as often as it was found, none of its
+        # occurrences can run across a mark.
+        in_summary = spans[0][0] >= title_end
+        if in_summary == (spans[-1][0] >= title_end):
+            low = lowered.get(in_summary)
+            if low is None:
+                low = lowered[in_summary] = normalize_text(texts[in_summary])
+            if low.count(spans[0][2]) >= len(spans) and all(s[2] == spans[0][2] for s in spans):
+                continue
+        kept = []
+        for start, end, surface in spans:
+            in_summary = start >= title_end
+            field = breaks.get(in_summary)
+            if field is None:
+                field = breaks[in_summary] = _breaks(texts[in_summary])
+            offset = summary_start if in_summary else 0
+            if field and any(b in field for b in range(start - offset + 1, end - offset)):
+                continue
+            kept.append((start, end, surface))
+        if len(kept) != len(spans):
+            changed = True
+            if kept:
+                occ[leaf] = kept
+            else:
+                del occ[leaf]
+    if changed:
+        found.keys = frozenset(occ)
+
+
 class QueryEngine:
     """Several named queries compiled into one index; an item is scanned once for all."""
 
@@ -1068,7 +1175,11 @@ class QueryEngine:
             # runs from the title into the summary.
             tokens.append(_SEPARATOR)
             tokens += _words(summary)
-        return Scan(self._scanner.scan(tokens, title_end), title_end)
+        found = self._scanner.scan(tokens, title_end)
+        phrases = self._scanner.phrases
+        if not phrases.isdisjoint(found.keys):
+            _drop_phrases_across_breaks(found, phrases, title, title_end, summary)
+        return Scan(found, title_end)
 
     def test(self, name: str, scan: Scan) -> bool:
         return self._tests[name](scan.found)

@@ -253,3 +253,38 @@ def _looks_like_outlet(segment: str, outlet: str) -> bool:
     if outlet and segment.lower() in outlet.lower():
         return True
     return all(w[0].isupper() or not w[0].isalpha() or w.lower() in {"the", "of", "and"} for w in segment_words)
+
+
+# ---------------------------------------------------------------- datelines in leads
+
+# A wire-style dateline opening a lead: where the story was filed and by whom, not what
+# it is about ("TAIPEI (CNA) –", "Taipei, Taiwan (Focus Taiwan) --", "MOSCOW, March 3
+# (Reuters) -", "BEIJING —"). Either a news agency in parentheses (a known name or an
+# acronym in capitals) follows the place and an optional ", country/date", or the place
+# is written in capitals and followed by a long dash. A lead that merely starts with a
+# name ("Taiwan - China talks", "Xi Jinping (left) - shakes hands", "PLA — ") is left alone.
+_AGENCY = (
+    r"[A-Z]{2,6}|Focus Taiwan|Taiwan News|Taipei Times|Reuters|Xinhua|Kyodo|Yonhap|Bloomberg"
+    r"|Interfax|RIA Novosti|Sputnik|Global Times|dpa|Anadolu|Bernama|Antara|Nikkei"
+)
+_PLACE = r"(?!The )[A-Z][A-Za-z.'\u2019]*(?:[ -][A-Z][A-Za-z.'\u2019]*){0,3}"
+_CAPS_PLACE = r"(?=[A-Z]{4}|[A-Z]+[ -][A-Z]{2})[A-Z][A-Z.'\u2019]+(?:[ -][A-Z][A-Z.'\u2019]+){0,3}"
+_DATELINE_RE = re.compile(
+    rf"\s*(?:{_PLACE}(?:,\s*[^()\n,]{{1,30}}){{0,2}}\s*\((?:{_AGENCY})\)\s*(?:--|[-\u2010-\u2015:])"
+    rf"|{_CAPS_PLACE}(?:,\s*[^()\n,]{{1,30}}){{0,2}}\s*(?:--|[\u2013\u2014]))\s+"
+)
+
+
+def strip_dateline(text: str) -> str:
+    """The lead without a leading wire dateline (see `_DATELINE_RE`); otherwise unchanged.
+
+    A dateline says where a report was filed, so "TAIPEI (CNA) –" over a story about
+    Seoul is no evidence that the story is about Taiwan.
+    """
+    head = text[:90]
+    if "(" not in head and "\u2014" not in head and "\u2013" not in head and "--" not in head:
+        return text  # no agency and no long dash near the start: the usual case, one look
+    found = _DATELINE_RE.match(text)
+    if found is None or found.end() >= len(text):
+        return text
+    return text[found.end():]
