@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -132,7 +132,7 @@ def run_cycle(
 
     all_topics = [*topics, *(scoped(t) for t in store.custom_topics())]
     classifier = Classifier(all_topics)
-    clusterer = StoryClusterer(store.stories_since(now - options.story_window), options.story_window)
+    clusterer = StoryWindow(store, now, options.story_window)
     router = Router(store, all_topics, options.extra_channels)
 
     reached = 0
@@ -142,6 +142,7 @@ def run_cycle(
         reached += 1
         state = states.get(source.id) or SourceState(source_id=source.id)
         first_poll = state.first_polled is None
+        previous = state
         state = health.record_outcome(state, outcome, now)
         if outcome.error:
             report.sources_failed += 1
@@ -153,7 +154,8 @@ def run_cycle(
             report.warnings.append((source.id, outcome.warning))
         if outcome.items:
             keys = _process_items(
-                source, outcome.items, first_poll, store, classifier, clusterer, router, report, options, now
+                source, outcome.items, first_poll, store, classifier, clusterer, router, report, options, now,
+                known=health.recently_seen(previous, (i.key for i in outcome.items)),
             )
             _hand_over(sink, keys, report)
         # Last: until this write the source's items are fetched again (same ETag) next cycle.
@@ -171,15 +173,18 @@ def run_cycle(
 
 def _process_items(
     source: Source, items: list[Item], first_poll: bool, store: Store, classifier: Classifier,
-    clusterer: StoryClusterer, router: Router, report: CycleReport, options: CycleOptions, now: datetime,
+    clusterer: StoryWindow, router: Router, report: CycleReport, options: CycleOptions, now: datetime,
+    known: Collection[str] = (),
 ) -> list[str]:
     """Classify, cluster and route each new item; commit it with its alerts atomically.
 
     Returns the outbox keys of the alerts. An item is never marked seen without its
-    alerts: a crash before the commit leaves it new for the next cycle.
+    alerts: a crash before the commit leaves it new for the next cycle. `known` are
+    keys the source's previous parse produced: seen (their state is stored only after
+    every item of that parse was committed), so they need no seen-check.
     """
     report.items_fetched += len(items)
-    fresh = store.unseen(i.key for i in items)
+    fresh = store.unseen(i.key for i in items if i.key not in known)
     keys: list[str] = []
     synced = False
     for item in items:
@@ -194,10 +199,10 @@ def _process_items(
                 report.items_new += 1
             continue
         if not synced:
-            _sync_stories(store, clusterer, now)
+            clusterer.sync()
             synced = True
         severity = max_severity(matches)
-        story, is_new = clusterer.assign(item, tuple(m.topic for m in matches), severity, now)
+        story, is_new = clusterer.get().assign(item, tuple(m.topic for m in matches), severity, now)
         alerts, digests = router.route(item, story, is_new, matches)
         committed = store.commit_item(item.key, source.id, now, story=story, alerts=alerts, digests=digests)
         if committed is None:
@@ -216,11 +221,40 @@ def _process_items(
 CONCURRENT_STORIES = timedelta(minutes=15)
 
 
-def _sync_stories(store: Store, clusterer: StoryClusterer, now: datetime) -> None:
-    """Index stories other pollers stored since this cycle loaded the window, so two
-    batches reporting one event in the same cycle share one story, not two."""
-    for story in store.stories_since(now - CONCURRENT_STORIES):
-        clusterer.add_stored(story)
+class StoryWindow:
+    """The clustering window, read when the cycle's first on-topic item needs it.
+
+    Most fan-out batches have no on-topic item and never read it. Both reads are
+    eventually consistent (half price): a copy at most about a second stale is safe
+    here, because a batch already clusters against a window that other batches of the
+    same cycle change while it runs (for seconds to minutes); the worst a missed story
+    does is start a second story that the next items join, exactly as when two batches
+    race today. Nothing conditional depends on these reads.
+    """
+
+    def __init__(self, store: Store, now: datetime, window: timedelta) -> None:
+        self.store = store
+        self.now = now
+        self.window = window
+        self._clusterer: StoryClusterer | None = None
+        self._fresh = False
+
+    def get(self) -> StoryClusterer:
+        if self._clusterer is None:
+            stories = self.store.stories_since(self.now - self.window, consistent=False)
+            self._clusterer = StoryClusterer(stories, self.window)
+            self._fresh = True
+        return self._clusterer
+
+    def sync(self) -> None:
+        """Index stories other pollers stored since the window was read, so two batches
+        reporting one event in the same cycle share one story, not two."""
+        if self._clusterer is None or self._fresh:
+            self.get()  # just read: nothing newer to catch up on
+            self._fresh = False
+            return
+        for story in self.store.stories_since(self.now - CONCURRENT_STORIES, consistent=False):
+            self._clusterer.add_stored(story)
 
 
 def _hand_over(sink: AlertSink, keys: list[str], report: CycleReport) -> None:
