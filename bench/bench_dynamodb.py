@@ -37,6 +37,7 @@ ROOT = HERE.parent
 SIZES = (200, 5000)
 STORY_WINDOW = {200: 400, 5000: 2000}
 BATCH = 50  # template.yaml SourcesPerBatch default
+FETCH_CONCURRENCY = 10  # template.yaml FetchConcurrency default
 ENTRIES = 25
 NEW_PER_SOURCE = 0.14
 ON_TOPIC = 0.10
@@ -311,6 +312,10 @@ def measure(n: int) -> dict[str, Any]:
     from vigil.services.delivery import Deliverer
     from vigil.services.store import Store
 
+    try:
+        from vigil.services.cycle import StoryCache
+    except ImportError:  # before the story window was shared between batches
+        StoryCache = None
     from tests.aws_stack import create_table
 
     moto_models.copy = _CheapTableCopy()  # type: ignore[assignment]
@@ -344,9 +349,12 @@ def measure(n: int) -> dict[str, Any]:
                              run_inline=lambda due: run_cycle(due, topics, store, reader, Sink(), options, now),
                              send_batches=lambda bodies: fetch_bodies.extend(bodies) or len(bodies))
         outbox.sweep(store, Sink().send, now)
-        for body in fetch_bodies:
+        # FetchConcurrency (10) warm containers take the batches in turn, each keeping its story window.
+        caches = [StoryCache() for _ in range(FETCH_CONCURRENCY)] if StoryCache is not None else []
+        for k, body in enumerate(fetch_bodies):
             invocations["fetch"] += 1
-            run_cycle(fanout.decode_batch(body), topics, store, reader, Sink(), options, now)
+            extra = {"stories": caches[k % len(caches)]} if caches else {}
+            run_cycle(fanout.decode_batch(body), topics, store, reader, Sink(), options, now, **extra)
         cycle_requests = Counter(meter.requests)
         cycle_rru, cycle_wru = meter.rru, meter.wru
         # notify: every queued outbox key (one invocation per 10 messages, the SQS batch)

@@ -17,10 +17,12 @@ runs out is skipped for that item and counted in `over_budget`.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from vigil.domain.models import Severity, Topic, TopicMatch
@@ -35,30 +37,32 @@ class Classifier:
 
     def __init__(self, topics: Sequence[Topic]) -> None:
         self.topics = sorted(topics, key=lambda t: t.id)
-        queries: dict[str, str] = {}
-        for topic in self.topics:
-            queries[f"{topic.id}:query"] = topic.query
-            if topic.urgent:
-                queries[f"{topic.id}:urgent"] = topic.urgent
-            if topic.notable:
-                queries[f"{topic.id}:notable"] = topic.notable
-        # Topics usually share one actors query: compile it once under a shared name.
-        actor_names: dict[str, str] = {}
-        for topic in self.topics:
-            if topic.actors:
-                name = actor_names.setdefault(topic.actors, f"actors#{len(actor_names)}")
-                queries[name] = topic.actors
-        self._engine = QueryEngine(queries)
-        # Query names per topic, formatted once (not per item on the hot path).
-        self._names = {
-            t.id: (f"{t.id}:query", f"{t.id}:urgent" if t.urgent else "", f"{t.id}:notable" if t.notable else "")
-            for t in self.topics
-        }
-        # The actors' terms as leaf ids: partitioning evidence costs no extra query run.
-        self._actors = {t.id: self._engine.leaves(actor_names[t.actors]) for t in self.topics if t.actors}
-        self._work = {t.id: DEFAULT_WORK if t.channel is None else CUSTOM_TOPIC_WORK for t in self.topics}
+        self._compiled: _Compiled | None = None
         # Topic id -> items it was skipped on for running out of work (read by the cycle).
         self.over_budget: Counter[str] = Counter()
+
+    def _compile(self) -> _Compiled:
+        """The topics' compiled form, built on first use and shared by every Classifier of
+        the same topics in this process (a warm Lambda compiles them once, not per cycle)."""
+        if self._compiled is None:
+            self._compiled = _compile(tuple(self.topics))
+        return self._compiled
+
+    @property
+    def _engine(self) -> QueryEngine:
+        return self._compile().engine
+
+    @property
+    def _names(self) -> dict[str, tuple[str, str, str]]:
+        return self._compile().names
+
+    @property
+    def _actors(self) -> dict[str, frozenset[int]]:
+        return self._compile().actors
+
+    @property
+    def _work(self) -> dict[str, int]:
+        return self._compile().work
 
     def classify(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """The topics that apply, sorted by topic id.
@@ -124,6 +128,42 @@ class Classifier:
     def _miss_score(self, topic: Topic, scan: Scan) -> float:
         found = self._engine.partial(self._names[topic.id][0], scan)
         return round(0.45 * (1.0 - 0.7**found), 3)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    engine: QueryEngine
+    # Query names per topic, formatted once (not per item on the hot path).
+    names: dict[str, tuple[str, str, str]]
+    # The actors' terms as leaf ids: partitioning evidence costs no extra query run.
+    actors: dict[str, frozenset[int]]
+    work: dict[str, int]
+
+
+@functools.lru_cache(maxsize=8)
+def _compile(topics: tuple[Topic, ...]) -> _Compiled:
+    """All topic queries (and their urgent / notable / actors queries) in one engine."""
+    queries: dict[str, str] = {}
+    for topic in topics:
+        queries[f"{topic.id}:query"] = topic.query
+        if topic.urgent:
+            queries[f"{topic.id}:urgent"] = topic.urgent
+        if topic.notable:
+            queries[f"{topic.id}:notable"] = topic.notable
+    # Topics usually share one actors query: compile it once under a shared name.
+    actor_names: dict[str, str] = {}
+    for topic in topics:
+        if topic.actors:
+            name = actor_names.setdefault(topic.actors, f"actors#{len(actor_names)}")
+            queries[name] = topic.actors
+    engine = QueryEngine(queries)
+    return _Compiled(
+        engine=engine,
+        names={t.id: (f"{t.id}:query", f"{t.id}:urgent" if t.urgent else "", f"{t.id}:notable" if t.notable else "")
+               for t in topics},
+        actors={t.id: engine.leaves(actor_names[t.actors]) for t in topics if t.actors},
+        work={t.id: DEFAULT_WORK if t.channel is None else CUSTOM_TOPIC_WORK for t in topics},
+    )
 
 
 def classify_jsonl(infile: TextIO, outfile: TextIO, classifier: Classifier, errfile: TextIO | None = None) -> int:

@@ -121,8 +121,14 @@ def run_cycle(
     sink: AlertSink,
     options: CycleOptions | None = None,
     now: datetime | None = None,
+    stories: StoryCache | None = None,
 ) -> CycleReport:
-    """Poll the due sources once and hand every alert to the sink."""
+    """Poll the due sources once and hand every alert to the sink.
+
+    `stories` keeps the story window between the fan-out batches one warm container
+    runs in a cycle (read once per container instead of once per batch); None reads it
+    for this cycle alone.
+    """
     options = options or CycleOptions()
     now = now or now_utc()
     report = CycleReport()
@@ -132,7 +138,7 @@ def run_cycle(
 
     all_topics = [*topics, *(scoped(t) for t in store.custom_topics())]
     classifier = Classifier(all_topics)
-    clusterer = StoryWindow(store, now, options.story_window)
+    clusterer = StoryWindow(store, now, options.story_window, stories)
     router = Router(store, all_topics, options.extra_channels)
 
     reached = 0
@@ -207,6 +213,7 @@ def _process_items(
         committed = store.commit_item(item.key, source.id, now, story=story, alerts=alerts, digests=digests)
         if committed is None:
             continue  # another poller owns this item (and its alerts)
+        clusterer.remember(story)
         report.items_new += 1
         report.items_matched += 1
         report.alerts += len(alerts)
@@ -221,6 +228,40 @@ def _process_items(
 CONCURRENT_STORIES = timedelta(minutes=15)
 
 
+class StoryCache:
+    """The story window as last read, kept for the next fan-out batches of the same cycle.
+
+    Reused while younger than `max_age`, about as long as one batch may run: a batch
+    already clusters against a window that other batches change while it runs (up to
+    its timeout), and a reused window is brought up to date the same way before use
+    (stories started since it was read, `CONCURRENT_STORIES`) and with this
+    container's own commits. So reuse adds no staleness a single batch does not
+    already have; the next cycle (minutes later) reads the window afresh.
+    """
+
+    def __init__(self, max_age: timedelta = timedelta(minutes=2), clock: Callable[[], datetime] = now_utc) -> None:
+        self.max_age = max_age
+        self.clock = clock
+        self.read_at: datetime | None = None
+        self.stories: dict[str, Story] = {}
+
+    def window(self, store: Store, since: datetime) -> list[Story]:
+        """The stories first seen since `since`: read now, or the kept copy brought up to date."""
+        wall = self.clock()
+        if self.read_at is None or wall - self.read_at > self.max_age:
+            self.stories = {s.id: s for s in store.stories_since(since, consistent=False)}
+            self.read_at = wall
+        else:
+            for story in store.stories_since(max(since, self.read_at - CONCURRENT_STORIES), consistent=False):
+                self.stories[story.id] = story
+        return [s for s in self.stories.values() if s.first_seen >= since]
+
+    def remember(self, story: Story) -> None:
+        """A story this container just committed (newer than any copy it read)."""
+        if self.read_at is not None:
+            self.stories[story.id] = story
+
+
 class StoryWindow:
     """The clustering window, read when the cycle's first on-topic item needs it.
 
@@ -232,16 +273,21 @@ class StoryWindow:
     race today. Nothing conditional depends on these reads.
     """
 
-    def __init__(self, store: Store, now: datetime, window: timedelta) -> None:
+    def __init__(self, store: Store, now: datetime, window: timedelta, cache: StoryCache | None = None) -> None:
         self.store = store
         self.now = now
         self.window = window
+        self.cache = cache
         self._clusterer: StoryClusterer | None = None
         self._fresh = False
 
     def get(self) -> StoryClusterer:
         if self._clusterer is None:
-            stories = self.store.stories_since(self.now - self.window, consistent=False)
+            since = self.now - self.window
+            if self.cache is not None:
+                stories = self.cache.window(self.store, since)
+            else:
+                stories = self.store.stories_since(since, consistent=False)
             self._clusterer = StoryClusterer(stories, self.window)
             self._fresh = True
         return self._clusterer
@@ -250,11 +296,15 @@ class StoryWindow:
         """Index stories other pollers stored since the window was read, so two batches
         reporting one event in the same cycle share one story, not two."""
         if self._clusterer is None or self._fresh:
-            self.get()  # just read: nothing newer to catch up on
+            self.get()  # just read (or brought up to date): nothing newer to catch up on
             self._fresh = False
             return
         for story in self.store.stories_since(self.now - CONCURRENT_STORIES, consistent=False):
             self._clusterer.add_stored(story)
+
+    def remember(self, story: Story) -> None:
+        if self.cache is not None:
+            self.cache.remember(story)
 
 
 def _hand_over(sink: AlertSink, keys: list[str], report: CycleReport) -> None:

@@ -1,0 +1,38 @@
+"""The shipped topics are validated once at build time (data/topics.json), never per cold start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from vigil.adapters.config import topics as topics_config
+from vigil.adapters.config.sources import default_path
+from vigil.domain.classify import Classifier
+
+
+def test_prebuilt_topics_are_current_run_make_topics_if_not() -> None:
+    assert default_path(topics_config.PREBUILT).read_text(encoding="utf-8") == topics_config.prebuilt_json()
+
+
+def test_prebuilt_topics_equal_the_validated_toml() -> None:
+    prebuilt = topics_config._prebuilt_topics()
+    assert prebuilt is not None
+    assert prebuilt == topics_config._load_toml(default_path("topics.toml"))
+    assert topics_config.load_topics() == prebuilt
+
+
+def test_a_stale_prebuilt_file_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Given a topics.toml edited after topics.json was built
+    toml = tmp_path / "topics.toml"
+    toml.write_bytes(default_path("topics.toml").read_bytes() + b"\n# edited\n")
+    (tmp_path / topics_config.PREBUILT).write_text(default_path(topics_config.PREBUILT).read_text("utf-8"), "utf-8")
+    monkeypatch.setattr(topics_config, "default_path", lambda name: tmp_path / name)
+    # Then the prebuilt form is not used, and the TOML is validated as before
+    assert topics_config._prebuilt_topics() is None
+    assert topics_config.load_topics() == topics_config._load_toml(toml)
+
+
+def test_classifiers_of_the_same_topics_share_one_compiled_engine() -> None:
+    shipped = topics_config.load_topics()
+    first, second = Classifier(shipped), Classifier(list(shipped))
+    assert first._engine is second._engine
