@@ -98,3 +98,32 @@ def test_the_story_window_is_read_once_eventually_consistent_when_an_item_matche
     _cycle(store, {"wire": [item("wire", DRILLS)]})
     assert kv.queries["STORY"] == 1
     assert kv.consistent["STORY"] == {False}
+
+
+def test_batches_sharing_a_story_cache_read_the_window_once_and_still_join_one_story() -> None:
+    from vigil.services.cycle import StoryCache
+
+    store, kv = _store()
+    cache = StoryCache(clock=lambda: NOW)
+    other = "Chinese military stages live-fire drills around Taiwan to rehearse a blockade"
+    sink = ListSink(store)
+    # Two fan-out batches of one cycle in one container, one source each
+    for source, title in ((SOURCES[0], DRILLS), (SOURCES[1], other)):
+        reader = FakeReader({source.id: FeedOutcome(items=[item(source.id, title)], status=200)})
+        run_cycle([source], TOPICS, store, reader, sink, CycleOptions(force=True), now=NOW, stories=cache)
+    # The full window was read once (the second batch only caught up on recent stories)
+    assert [a.kind for a in sink.alerts] == ["new", "update"]
+    assert sink.alerts[0].story.id == sink.alerts[1].story.id
+    assert kv.queries["STORY"] == 2
+
+
+def test_a_story_cache_older_than_its_max_age_is_read_again() -> None:
+    from vigil.services.cycle import StoryCache
+
+    store, kv = _store()
+    times = iter([NOW, NOW + timedelta(minutes=5)])
+    cache = StoryCache(max_age=timedelta(minutes=2), clock=lambda: next(times))
+    cache.window(store, NOW - timedelta(hours=48))
+    cache.window(store, NOW - timedelta(hours=48))
+    assert cache.read_at == NOW + timedelta(minutes=5)
+    assert kv.queries["STORY"] == 2
