@@ -38,6 +38,7 @@ SIZES = (200, 5000)
 STORY_WINDOW = {200: 400, 5000: 2000}
 BATCH = 50  # template.yaml SourcesPerBatch default
 FETCH_CONCURRENCY = 10  # template.yaml FetchConcurrency default
+STATE_HEARTBEAT = timedelta(minutes=15)  # template.yaml VIGIL_STATE_HEARTBEAT_HOURS
 ENTRIES = 25
 NEW_PER_SOURCE = 0.14
 ON_TOPIC = 0.10
@@ -232,9 +233,10 @@ def _seed(backend: Any, n: int, sources: list[Any], before: dict[str, list[Any]]
             item["ttl"] = {"N": str(int(w.ttl.timestamp()))}
         backend.put_item(TABLE, item)
 
-    last = now - timedelta(minutes=5)
-    for source in sources:
+    for k, source in enumerate(sources):
         items = before.get(source.id)
+        # Unchanged feeds' states were stored 5, 10 or 15 minutes ago (a 15-minute heartbeat).
+        last = now - timedelta(minutes=5 * (1 + k % 3 if items is None else 1))
         outcome = FeedOutcome(items=items, status=200 if items is not None else 304, etag='"e1"')
         state = health.record_outcome(health.record_outcome(
             _blank_state(source.id), FeedOutcome(items=items or [], status=200, etag='"e1"'), last - timedelta(days=3)),
@@ -338,7 +340,9 @@ def measure(n: int) -> dict[str, Any]:
             def send(self, keys: list[str]) -> None:
                 queued.extend(keys)
 
-        options = CycleOptions()
+        # As the stack runs it (template.yaml VIGIL_STATE_HEARTBEAT_HOURS), where the code has it.
+        fields = CycleOptions.__dataclass_fields__
+        options = CycleOptions(**({"state_heartbeat": STATE_HEARTBEAT} if "state_heartbeat" in fields else {}))
         invocations = Counter()
         meter.on = True
         started = time.perf_counter()
@@ -390,6 +394,7 @@ def run() -> list[str]:
     lines = ["requests and capacity units of one steady-state cycle (poll + fetch batches + sweep), then notify"]
     for n in SIZES:
         m = measure(n)
+        print(f"  ({n} sources measured)", flush=True)
         writes, reads, idem = monthly(m)
         lines += [
             f"{n:,} sources ({m['invocations']['fetch']} fetch batches of {BATCH}; {m['alerts']} alerts; "

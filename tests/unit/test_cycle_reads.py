@@ -127,3 +127,36 @@ def test_a_story_cache_older_than_its_max_age_is_read_again() -> None:
     cache.window(store, NOW - timedelta(hours=48))
     assert cache.read_at == NOW + timedelta(minutes=5)
     assert kv.queries["STORY"] == 2
+
+
+def _poll_304(store: Store, at: Any, heartbeat: timedelta) -> SourceState:
+    reader = FakeReader({s.id: FeedOutcome(items=None, status=304, etag='"e"') for s in SOURCES})
+    run_cycle(SOURCES[:1], TOPICS, store, reader, ListSink(store), CycleOptions(force=True, state_heartbeat=heartbeat),
+              now=at)
+    state = store.get_source_state(SOURCES[0].id)
+    assert state is not None
+    return state
+
+
+def test_an_unchanged_304_is_stored_only_once_the_stored_state_is_older_than_the_heartbeat() -> None:
+    store, _ = _store()
+    beat = timedelta(minutes=15)
+    first = _poll_304(store, NOW, beat)  # 200 -> 304: the status changed, stored
+    assert first.last_attempt == NOW
+    assert _poll_304(store, NOW + timedelta(minutes=5), beat).last_attempt == NOW  # nothing new: not stored
+    assert _poll_304(store, NOW + timedelta(minutes=10), beat).last_attempt == NOW
+    assert _poll_304(store, NOW + timedelta(minutes=15), beat).last_attempt == NOW + timedelta(minutes=15)
+
+
+def test_without_a_heartbeat_every_poll_is_stored() -> None:
+    store, _ = _store()
+    _poll_304(store, NOW, timedelta(0))
+    assert _poll_304(store, NOW + timedelta(minutes=5), timedelta(0)).last_attempt == NOW + timedelta(minutes=5)
+
+
+def test_a_304_after_a_failure_is_stored_at_once() -> None:
+    store, _ = _store()
+    store.put_source_state(SourceState(SOURCES[0].id, first_polled=NOW - timedelta(days=1), last_attempt=NOW,
+                                       last_status=304, consecutive_failures=2, last_error="timeout"))
+    state = _poll_304(store, NOW + timedelta(minutes=5), timedelta(minutes=15))
+    assert state.consecutive_failures == 0 and state.last_attempt == NOW + timedelta(minutes=5)

@@ -36,3 +36,31 @@ def test_classifiers_of_the_same_topics_share_one_compiled_engine() -> None:
     shipped = topics_config.load_topics()
     first, second = Classifier(shipped), Classifier(list(shipped))
     assert first._engine is second._engine
+
+
+def _classified(classifier: Classifier, path: Path) -> str:
+    import io
+
+    from vigil.domain.classify import classify_jsonl
+
+    out = io.StringIO()
+    with path.open(encoding="utf-8") as infile:
+        classify_jsonl(infile, out, classifier)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["dev-items.jsonl", "generalization.jsonl"])
+def test_a_shared_engine_classifies_as_a_freshly_compiled_one(name: str, request: pytest.FixtureRequest) -> None:
+    # `vigil classify` output (topics, scores, evidence) through the cached engine, after it
+    # has already classified another set, equals a Classifier compiled on its own.
+    from vigil.domain import classify as classify_module
+
+    path = (Path(__file__).parent / "data" / name if name == "generalization.jsonl"
+            else request.getfixturevalue("shared_data") / name)
+    shipped = topics_config.load_topics()
+    warm = Classifier(shipped)
+    _classified(warm, Path(__file__).parent / "data" / "generalization.jsonl")
+    fresh = Classifier(shipped)
+    fresh._compiled = classify_module._compile.__wrapped__(tuple(fresh.topics))
+    assert fresh._engine is not warm._engine
+    assert _classified(Classifier(shipped), path) == _classified(fresh, path)

@@ -45,6 +45,12 @@ class CycleOptions:
     failing_after: timedelta = timedelta(hours=6)
     # Poll every source now, ignoring intervals and Retry-After deferrals.
     force: bool = False
+    # A 304 that changes nothing but the poll times is not stored while the stored state
+    # is younger than this (0: store every poll). Each store is a DynamoDB write unit, and
+    # half the sources answer 304 each cycle; the price is that a source whose interval
+    # is shorter than this may be polled at every scheduled cycle meanwhile (a cheap
+    # conditional GET), and `status` shows a last success up to this old.
+    state_heartbeat: timedelta = timedelta(0)
     # Asked between sources: True when time is up (Lambda deadline, SIGTERM). The
     # sources not reached keep their state and are due again next cycle.
     should_stop: Callable[[], bool] = field(default=lambda: False, compare=False, repr=False)
@@ -165,7 +171,8 @@ def run_cycle(
             )
             _hand_over(sink, keys, report)
         # Last: until this write the source's items are fetched again (same ETag) next cycle.
-        store.put_source_state(state)
+        if _worth_storing(previous, state, now, options.state_heartbeat):
+            store.put_source_state(state)
         if health.is_failing_long(state, now, options.failing_after):
             report.long_failing.append(source.id)
     report.sources_deferred = len(due) - reached
@@ -175,6 +182,17 @@ def run_cycle(
         report.over_budget.append((topic.channel or "", topic.name, items))
     store.record_cycle(report.as_record())
     return report
+
+
+def _worth_storing(previous: SourceState, state: SourceState, now: datetime, heartbeat: timedelta) -> bool:
+    """False for a 304 whose state differs from the stored one only in its poll times,
+    while the stored one is younger than `heartbeat`."""
+    if heartbeat <= timedelta(0) or state.last_status != 304 or previous.last_attempt is None:
+        return True
+    if now - previous.last_attempt >= heartbeat:
+        return True
+    same_but_times = dataclasses.replace(state, last_attempt=previous.last_attempt, last_success=previous.last_success)
+    return same_but_times != previous
 
 
 def _process_items(
