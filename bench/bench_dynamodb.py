@@ -14,9 +14,11 @@ computed from item sizes and read consistency the way DynamoDB bills on-demand t
 
 Workload (docs/AWS.md): every source due, half the feeds answer 304, the other half
 25 entries; ~40 new items per source per day (0.14 per cycle), 10 % of them on topic;
-a 48 h story window of ~400 stories (200 sources) / ~2,000 (5,000 sources); two
-channels subscribed to every topic. The state before the measured cycle is what the
-previous cycles left (seeded straight into moto's backend, not counted).
+a 48 h story window of ~400 stories (200 sources) / ~2,000 (1,000 and 5,000 sources); two
+channels subscribed to every topic. 5,000 sources are projected from the 1,000-source
+measurement (moto holds more than 13 GB at 5,000 in one process): `projection`. The
+state before the measured cycle is what the previous cycles left (seeded straight into
+moto's backend, not counted).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SIZES = (200, 5000)
-STORY_WINDOW = {200: 400, 5000: 2000}
+SIZES = (200, 1000)
+PROJECT_TO = 5000
+STORY_WINDOW = {200: 400, 1000: 2000, 5000: 2000}
 BATCH = 50  # template.yaml SourcesPerBatch default
 FETCH_CONCURRENCY = 10  # template.yaml FetchConcurrency default
 STATE_HEARTBEAT = timedelta(minutes=15)  # template.yaml VIGIL_STATE_HEARTBEAT_HOURS
@@ -101,6 +104,8 @@ class Meter:
         self.requests: Counter[str] = Counter()
         self.rru = 0.0
         self.wru = 0.0
+        # Units by record kind (the partition key before '#': SEEN, SOURCE, STORY, OUTBOX ...).
+        self.by_kind: Counter[str] = Counter()
         self.items_read = 0
         self.on = False
 
@@ -117,35 +122,47 @@ class Meter:
         op, params = model.name, context.get("bench_params", {})
         self.requests[op] += 1
         if op == "GetItem":
-            self._read([parsed.get("Item")], params.get("ConsistentRead", False))
+            self._read([parsed.get("Item")], params.get("ConsistentRead", False), _kind(params["Key"]))
         elif op == "BatchGetItem":
             for table, req in params["RequestItems"].items():
                 found = parsed.get("Responses", {}).get(table, [])
                 unprocessed = len(parsed.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
                 missing = len(req["Keys"]) - len(found) - unprocessed
-                self._read([*found, *([None] * missing)], req.get("ConsistentRead", False))
+                self._read([*found, *([None] * missing)], req.get("ConsistentRead", False), _kind(req["Keys"][0]))
         elif op == "Query":
             items = parsed.get("Items", [])
             self.items_read += len(items)
             units = max(1, math.ceil(sum(item_size(i) for i in items) / 4096))
-            self.rru += units * (1.0 if params.get("ConsistentRead") else 0.5)
+            self._add("r", units * (1.0 if params.get("ConsistentRead") else 0.5),
+                      _kind({"pk": params["ExpressionAttributeValues"][":pk"]}))
         elif op == "UpdateItem":
-            self.wru += math.ceil(_update_size(params) / 1024)
+            self._add("w", math.ceil(_update_size(params) / 1024), _kind(params["Key"]))
         elif op == "DeleteItem":
             old = parsed.get("Attributes")
-            self.wru += max(1, math.ceil(item_size(old) / 1024)) if old else 1
+            self._add("w", max(1, math.ceil(item_size(old) / 1024)) if old else 1, _kind(params["Key"]))
         elif op == "TransactWriteItems":
             for entry in params["TransactItems"]:
                 self.requests["(transactional item writes)"] += 1
-                self.wru += 2 * math.ceil(_update_size(entry["Update"]) / 1024)
+                self._add("w", 2 * math.ceil(_update_size(entry["Update"]) / 1024), _kind(entry["Update"]["Key"]))
         else:
             raise AssertionError(f"unexpected DynamoDB call {op}: count its capacity")
 
-    def _read(self, items: list[dict[str, Any] | None], consistent: bool) -> None:
+    def _add(self, kind: str, units: float, record: str) -> None:
+        if kind == "r":
+            self.rru += units
+        else:
+            self.wru += units
+        self.by_kind[f"{record} {'RRU' if kind == 'r' else 'WRU'}"] += units
+
+    def _read(self, items: list[dict[str, Any] | None], consistent: bool, record: str) -> None:
         for item in items:
             self.items_read += item is not None
             units = max(1, math.ceil(item_size(item) / 4096)) if item else 1
-            self.rru += units * (1.0 if consistent else 0.5)
+            self._add("r", units * (1.0 if consistent else 0.5), record)
+
+
+def _kind(key: dict[str, Any]) -> str:
+    return key["pk"]["S"].split("#")[0]
 
 
 # ---------------------------------------------------------------- workload
@@ -373,7 +390,7 @@ def measure(n: int) -> dict[str, Any]:
     return {
         "n": n, "seconds": seconds, "invocations": invocations, "alerts": len(queued), "outcomes": outcomes,
         "cycle_requests": cycle_requests, "cycle_rru": cycle_rru, "cycle_wru": cycle_wru,
-        "notify_requests": notify_requests, "notify_rru": meter.rru - cycle_rru,
+        "notify_requests": notify_requests, "notify_rru": meter.rru - cycle_rru, "by_kind": meter.by_kind,
         "notify_wru": meter.wru - cycle_wru,
     }
 
@@ -403,10 +420,34 @@ def run() -> list[str]:
             f"          {m['cycle_rru']:,.1f} RRU, {m['cycle_wru']:,.0f} WRU (+{idem} WRU idempotency records)",
             f"  notify: {_fmt_requests(m['notify_requests'])}",
             f"          {m['notify_rru']:,.1f} RRU, {m['notify_wru']:,.0f} WRU; outcomes {dict(m['outcomes'])}",
+            "  by record: " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(m["by_kind"].items())),
             f"  DynamoDB per month (x {CYCLES_PER_MONTH:,} cycles): writes ${writes:,.2f} + reads ${reads:,.2f}"
             f" = ${writes + reads:,.2f}",
         ]
+        last = m
+    lines += projection(last)
     return lines
+
+
+def projection(m: dict[str, Any], n: int = PROJECT_TO) -> list[str]:
+    """The largest measured size scaled to `n` sources (moto needs > 13 GB at 5,000 in one process).
+
+    Everything but the story window grows with the number of sources (per-source reads
+    and writes, per-batch queries, alerts); the story window is read per warm container
+    (FetchConcurrency), with as many stories as at the measured size (docs/AWS.md: ~2,000).
+    """
+    scale = n / m["n"]
+    kinds = m["by_kind"]
+    rru = sum(v * (1 if k.startswith("STORY ") else scale) for k, v in kinds.items() if k.endswith("RRU"))
+    wru = sum(v * scale for k, v in kinds.items() if k.endswith("WRU"))
+    idem = 2 * (1 + math.ceil(n / BATCH))
+    writes = (wru + idem) * CYCLES_PER_MONTH * WRU_PRICE
+    reads = rru * CYCLES_PER_MONTH * RRU_PRICE
+    return [
+        f"{n:,} sources, projected from {m['n']:,}: {rru:,.0f} RRU, {wru:,.0f} WRU (+{idem} WRU idempotency) per cycle"
+        f" (cycle and notify)",
+        f"  DynamoDB per month: writes ${writes:,.2f} + reads ${reads:,.2f} = ${writes + reads:,.2f}",
+    ]
 
 
 if __name__ == "__main__":
