@@ -35,7 +35,7 @@ def test_a_stale_prebuilt_file_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_p
 def test_classifiers_of_the_same_topics_share_one_compiled_engine() -> None:
     shipped = topics_config.load_topics()
     first, second = Classifier(shipped), Classifier(list(shipped))
-    assert first._engine is second._engine
+    assert first._compile().engine is second._compile().engine
 
 
 def _classified(classifier: Classifier, path: Path) -> str:
@@ -61,6 +61,6 @@ def test_a_shared_engine_classifies_as_a_freshly_compiled_one(name: str, request
     warm = Classifier(shipped)
     _classified(warm, Path(__file__).parent / "data" / "generalization.jsonl")
     fresh = Classifier(shipped)
-    fresh._compiled = classify_module._compile.__wrapped__(tuple(fresh.topics))
-    assert fresh._engine is not warm._engine
+    fresh.use(classify_module._compile.__wrapped__(tuple(fresh.topics)))
+    assert fresh._compile().engine is not warm._compile().engine
     assert _classified(Classifier(shipped), path) == _classified(fresh, path)

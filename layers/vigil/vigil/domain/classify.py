@@ -45,24 +45,17 @@ class Classifier:
         """The topics' compiled form, built on first use and shared by every Classifier of
         the same topics in this process (a warm Lambda compiles them once, not per cycle)."""
         if self._compiled is None:
-            self._compiled = _compile(tuple(self.topics))
+            self.use(_compile(tuple(self.topics)))
+        assert self._compiled is not None
         return self._compiled
 
-    @property
-    def _engine(self) -> QueryEngine:
-        return self._compile().engine
-
-    @property
-    def _names(self) -> dict[str, tuple[str, str, str]]:
-        return self._compile().names
-
-    @property
-    def _actors(self) -> dict[str, frozenset[int]]:
-        return self._compile().actors
-
-    @property
-    def _work(self) -> dict[str, int]:
-        return self._compile().work
+    def use(self, compiled: _Compiled) -> None:
+        """Classify with this compiled form (plain attributes: the hot path reads them per item)."""
+        self._compiled = compiled
+        self._engine = compiled.engine
+        self._names = compiled.names
+        self._actors = compiled.actors
+        self._work = compiled.work
 
     def classify(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """The topics that apply, sorted by topic id.
@@ -70,6 +63,8 @@ class Classifier:
         `lang` is accepted for the pipeline's convenience; queries carry terms in every
         supported language, so it does not change the result.
         """
+        if self._compiled is None:
+            self._compile()
         scan = self._engine.scan(title, summary)
         out = []
         for topic in self.topics:
@@ -84,6 +79,8 @@ class Classifier:
 
     def evaluate(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """Every topic with its score; evidence is empty for topics that do not apply."""
+        if self._compiled is None:
+            self._compile()
         scan = self._engine.scan(title, summary)
         out: list[TopicMatch] = []
         for topic in self.topics:
