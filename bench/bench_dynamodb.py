@@ -411,7 +411,7 @@ def run() -> list[str]:
     lines = ["requests and capacity units of one steady-state cycle (poll + fetch batches + sweep), then notify"]
     for n in SIZES:
         m = measure(n)
-        print(f"  ({n} sources measured)", flush=True)
+        print(f"  ({n:,} sources measured)", file=sys.stderr, flush=True)
         writes, reads, idem = monthly(m)
         lines += [
             f"{n:,} sources ({m['invocations']['fetch']} fetch batches of {BATCH}; {m['alerts']} alerts; "
@@ -443,10 +443,19 @@ def projection(m: dict[str, Any], n: int = PROJECT_TO) -> list[str]:
     idem = 2 * (1 + math.ceil(n / BATCH))
     writes = (wru + idem) * CYCLES_PER_MONTH * WRU_PRICE
     reads = rru * CYCLES_PER_MONTH * RRU_PRICE
+    # The rest of docs/AWS.md's arithmetic at SourcesPerBatch 50: fetch invocations of
+    # ~6 s at 0.5 GB plus poll, requests, storage, SQS, CloudWatch metrics and logs, X-Ray.
+    lambda_gbs = (0.5 + math.ceil(n / BATCH) * 6 * 0.5) * CYCLES_PER_MONTH * 0.0000133334
+    others = 0.18 + 0.45 + 1.40 + 6.70 + 2.20 + 4.50
+    total = writes + reads + lambda_gbs + others
+    verdict = "meets" if total <= TARGET_MONTH else f"MISSES by ${total - TARGET_MONTH:,.0f}"
     return [
         f"{n:,} sources, projected from {m['n']:,}: {rru:,.0f} RRU, {wru:,.0f} WRU (+{idem} WRU idempotency) per cycle"
         f" (cycle and notify)",
         f"  DynamoDB per month: writes ${writes:,.2f} + reads ${reads:,.2f} = ${writes + reads:,.2f}",
+        f"  whole stack per month (docs/AWS.md arithmetic, SourcesPerBatch {BATCH}): Lambda ${lambda_gbs:,.2f} + "
+        f"DynamoDB ${writes + reads:,.2f} + other ${others:,.2f} = ${total:,.2f}, {verdict} target ${TARGET_MONTH:,.0f}"
+        f" (SourcesPerBatch 250: ~$61, docs/AWS.md)",
     ]
 
 
