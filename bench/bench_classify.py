@@ -20,7 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEV_ITEMS = HERE.parent.parent / "shared" / "data" / "dev-items.jsonl"
-TARGET = 20_000  # items/s, issue 4
+TARGET = 30_000  # items/s, issue 13 (issue 4 asked 20,000)
+TARGET_RATIO = 0.5  # of the keyword baseline on the same engine, issue 13
 MIN_ITEMS = 20_000
 ROUNDS = 5
 COSTLY_ROUNDS = 3
@@ -121,17 +122,23 @@ def run() -> list[str]:
 
     items, what = _load_items()
     started = time.perf_counter()
-    classifier = Classifier(load_topics())
+    topics = load_topics()
+    load_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    classifier = Classifier(topics)
+    classifier.classify("", "")  # compiles on first use (then shared by every Classifier of these topics)
     compile_ms = (time.perf_counter() - started) * 1000
     baseline = Classifier(baseline_topics())
     ours, base = _rates(classifier.classify, baseline.classify, items)
     verdict = "meets" if ours >= TARGET else "BELOW"
+    ratio_verdict = "meets" if ours / base >= TARGET_RATIO else "BELOW"
     return [
         f"classify: {what}, best of {ROUNDS} rounds of >= {MIN_ITEMS:,} items, one core",
-        f"compile default topics: {compile_ms:.0f} ms (once per process)",
+        f"load default topics: {load_ms:.0f} ms (prebuilt data/topics.json); compile on first classification: "
+        f"{compile_ms:.0f} ms (once per process)",
         f"vigil topics:     {ours:>10,.0f} items/s ({1e6 / ours:.1f} us/item), {verdict} target {TARGET:,}",
         f"keyword baseline: {base:>10,.0f} items/s ({1e6 / base:.1f} us/item)",
-        f"ratio vigil/baseline: {ours / base:.2f}",
+        f"ratio vigil/baseline: {ours / base:.2f}, {ratio_verdict} target {TARGET_RATIO}",
         f"costliest custom topic the limits allow: {COSTLIEST_CUSTOM}",
         *_costliest_custom_topic(items),
     ]

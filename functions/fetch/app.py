@@ -30,7 +30,8 @@ def fetch_batch(record: SQSRecord) -> dict[str, Any]:
     sources = decode_batch(record.body)
     options = dataclasses.replace(OPTIONS, should_stop=lambdas.out_of_time(_context[-1]))
     report = run_cycle(sources, lambdas.topics(), lambdas.store(SETTINGS.table_name), lambdas.feed_reader(),
-                       lambdas.alert_sink(SETTINGS.alert_queue_url), options)
+                       lambdas.alert_sink(SETTINGS.alert_queue_url), options,
+                       stories=lambdas.story_cache())
     record_cycle(report)
     logger.info("batch done", sources=len(sources), **report.as_record())
     return report.as_record()

@@ -30,7 +30,8 @@ IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3
 def run_inline(sources: Sequence[Source], context: LambdaContext) -> CycleReport:
     options = dataclasses.replace(OPTIONS, should_stop=lambdas.out_of_time(context))
     return run_cycle(sources, lambdas.topics(), lambdas.store(SETTINGS.table_name), lambdas.feed_reader(),
-                     lambdas.alert_sink(SETTINGS.alert_queue_url), options)
+                     lambdas.alert_sink(SETTINGS.alert_queue_url), options,
+                     stories=lambdas.story_cache())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)

@@ -40,6 +40,11 @@ class KeyValue(Protocol):
     `expect_version=n` only if its stored version is n; either raises Conflict.
     Records carry their own `_v` (version) and optional `_ttl` (epoch seconds).
     Backend failures raise StoreError.
+
+    `batch_get` may answer from a slightly stale copy (DynamoDB: eventually consistent,
+    half price), as may `query(..., consistent=False)`: callers use them only where a
+    stale answer is safe. `get` and a default `query` see every write acknowledged
+    before them.
     """
 
     def get(self, pk: str, sk: str) -> Record | None: ...
@@ -58,7 +63,7 @@ class KeyValue(Protocol):
 
     def query(
         self, pk: str, *, prefix: str = "", start: str | None = None, limit: int | None = None,
-        reverse: bool = False,
+        reverse: bool = False, consistent: bool = True,
     ) -> list[tuple[str, Record]]: ...
 
     def close(self) -> None: ...

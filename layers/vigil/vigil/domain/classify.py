@@ -17,6 +17,7 @@ runs out is skipped for that item and counted in `over_budget`.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections import Counter
@@ -71,30 +72,25 @@ class Classifier:
 
     def __init__(self, topics: Sequence[Topic]) -> None:
         self.topics = sorted(topics, key=lambda t: t.id)
-        queries: dict[str, str] = {}
-        for topic in self.topics:
-            queries[f"{topic.id}:query"] = topic.query
-            if topic.urgent:
-                queries[f"{topic.id}:urgent"] = topic.urgent
-            if topic.notable:
-                queries[f"{topic.id}:notable"] = topic.notable
-        # Topics usually share one actors query: compile it once under a shared name.
-        actor_names: dict[str, str] = {}
-        for topic in self.topics:
-            if topic.actors:
-                name = actor_names.setdefault(topic.actors, f"actors#{len(actor_names)}")
-                queries[name] = topic.actors
-        self._engine = QueryEngine(queries)
-        # Query names per topic, formatted once (not per item on the hot path).
-        self._names = {
-            t.id: (f"{t.id}:query", f"{t.id}:urgent" if t.urgent else "", f"{t.id}:notable" if t.notable else "")
-            for t in self.topics
-        }
-        # The actors' terms as leaf ids: partitioning evidence costs no extra query run.
-        self._actors = {t.id: self._engine.leaves(actor_names[t.actors]) for t in self.topics if t.actors}
-        self._work = {t.id: DEFAULT_WORK if t.channel is None else CUSTOM_TOPIC_WORK for t in self.topics}
+        self._compiled: _Compiled | None = None
         # Topic id -> items it was skipped on for running out of work (read by the cycle).
         self.over_budget: Counter[str] = Counter()
+
+    def _compile(self) -> _Compiled:
+        """The topics' compiled form, built on first use and shared by every Classifier of
+        the same topics in this process (a warm Lambda compiles them once, not per cycle)."""
+        if self._compiled is None:
+            self.use(_compile(tuple(self.topics)))
+        assert self._compiled is not None
+        return self._compiled
+
+    def use(self, compiled: _Compiled) -> None:
+        """Classify with this compiled form (plain attributes: the hot path reads them per item)."""
+        self._compiled = compiled
+        self._engine = compiled.engine
+        self._names = compiled.names
+        self._actors = compiled.actors
+        self._work = compiled.work
 
     def classify(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """The topics that apply, sorted by topic id.
@@ -104,6 +100,8 @@ class Classifier:
         either field ("TAIPEI (CNA) –") is not read: it says where the report was filed,
         not what it is about.
         """
+        if self._compiled is None:
+            self._compile()
         title, summary = strip_dateline(title), strip_dateline(summary)
         scan = self._engine.scan(title, summary)
         quote = _Quoter(scan, title, summary)
@@ -120,6 +118,8 @@ class Classifier:
 
     def evaluate(self, title: str, summary: str = "", lang: str | None = None) -> list[TopicMatch]:
         """Every topic with its score; evidence is empty for topics that do not apply."""
+        if self._compiled is None:
+            self._compile()
         title, summary = strip_dateline(title), strip_dateline(summary)
         scan = self._engine.scan(title, summary)
         quote = _Quoter(scan, title, summary)
@@ -277,6 +277,42 @@ class _Run:
     end: int
     actors: bool  # only who/where terms
     parts: list[tuple[int, int]]  # the matched terms it joins, (first word, end word)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    engine: QueryEngine
+    # Query names per topic, formatted once (not per item on the hot path).
+    names: dict[str, tuple[str, str, str]]
+    # The actors' terms as leaf ids: partitioning evidence costs no extra query run.
+    actors: dict[str, frozenset[int]]
+    work: dict[str, int]
+
+
+@functools.lru_cache(maxsize=8)
+def _compile(topics: tuple[Topic, ...]) -> _Compiled:
+    """All topic queries (and their urgent / notable / actors queries) in one engine."""
+    queries: dict[str, str] = {}
+    for topic in topics:
+        queries[f"{topic.id}:query"] = topic.query
+        if topic.urgent:
+            queries[f"{topic.id}:urgent"] = topic.urgent
+        if topic.notable:
+            queries[f"{topic.id}:notable"] = topic.notable
+    # Topics usually share one actors query: compile it once under a shared name.
+    actor_names: dict[str, str] = {}
+    for topic in topics:
+        if topic.actors:
+            name = actor_names.setdefault(topic.actors, f"actors#{len(actor_names)}")
+            queries[name] = topic.actors
+    engine = QueryEngine(queries)
+    return _Compiled(
+        engine=engine,
+        names={t.id: (f"{t.id}:query", f"{t.id}:urgent" if t.urgent else "", f"{t.id}:notable" if t.notable else "")
+               for t in topics},
+        actors={t.id: engine.leaves(actor_names[t.actors]) for t in topics if t.actors},
+        work={t.id: DEFAULT_WORK if t.channel is None else CUSTOM_TOPIC_WORK for t in topics},
+    )
 
 
 def classify_jsonl(infile: Iterable[str | bytes], outfile: TextIO, classifier: Classifier,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -18,6 +20,12 @@ DUE_SLACK = timedelta(seconds=30)
 MAX_FAILURE_BACKOFF = timedelta(hours=1)
 # Items dated this far in the future still count as "recent" (clock skew, time zones).
 FUTURE_TOLERANCE = timedelta(hours=1)
+# SourceState.recent: a 48-bit digest per item key (8 base64 characters), for at most
+# this many items of a feed, so a stored state stays under DynamoDB's 1 KB write unit.
+# The chance that a new item's digest equals one of a source's recent ones is below
+# RECENT_MAX / 2**48 (about 2e-13): negligible next to every other way to miss an item.
+RECENT_MAX = 64
+_DIGEST_CHARS = 8
 
 
 class Outcome(Protocol):
@@ -75,7 +83,31 @@ def _succeeded(state: SourceState, outcome: Outcome, now: datetime) -> SourceSta
         retry_after=None,
         items_seen=len(items) if items is not None else state.items_seen,
         first_polled=state.first_polled or now,
+        recent=recent_digest(i.key for i in items) if items is not None else state.recent,
     )
+
+
+def _digest(key: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.blake2b(key.encode(), digest_size=6).digest()).decode()
+
+
+def recent_digest(keys: Iterable[str]) -> str:
+    """SourceState.recent for a parse that produced items with these keys (feed order, first RECENT_MAX)."""
+    out: dict[str, None] = {}
+    for key in keys:
+        out.setdefault(_digest(key))
+        if len(out) >= RECENT_MAX:
+            break
+    return "".join(out)
+
+
+def recently_seen(state: SourceState | None, keys: Iterable[str]) -> set[str]:
+    """The keys among `keys` that the source's previous parse also produced (already seen)."""
+    if state is None or not state.recent:
+        return set()
+    r = state.recent
+    known = {r[i : i + _DIGEST_CHARS] for i in range(0, len(r), _DIGEST_CHARS)}
+    return {k for k in keys if _digest(k) in known}
 
 
 def poll_interval(source: Source, state: SourceState | None) -> timedelta:

@@ -167,6 +167,10 @@ class SourceState:
     failing_since: datetime | None = None
     retry_after: datetime | None = None
     first_polled: datetime | None = None
+    # Digests of the item keys the latest successful parse produced, all of them seen by
+    # the time the state is stored (health.recent_digest): the next poll skips the
+    # seen-check of items still in the feed. Empty for states stored before it existed.
+    recent: str = ""
 
 
 @dataclass(slots=True)

@@ -12,23 +12,24 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from vigil.adapters.feeds.reader import HttpFeedReader
-from vigil.adapters.http.fetch import Fetcher, FetchOptions
-from vigil.adapters.slack.client import DEFAULT_API_URL, SlackChatClient, web_client
-from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
-from vigil.adapters.sqs import SqsAlertSink, make_sqs_client, send_bodies
-from vigil.adapters.state.dynamodb import DynamoKV
 from vigil.domain.models import Source, Topic
-from vigil.runtime.config import configured_sources as load_configured_sources
-from vigil.runtime.config import configured_term_lists, configured_topics
 from vigil.runtime.settings import Settings, load_settings, private_networks_allowed, secret
-from vigil.services.commands import Commands
-from vigil.services.delivery import Deliverer
-from vigil.services.slack_requests import DeferredJob, SlackDeps
-from vigil.services.store import Store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from vigil.adapters.feeds.reader import HttpFeedReader
+    from vigil.adapters.sqs import SqsAlertSink
+    from vigil.adapters.state.dynamodb import DynamoKV
+    from vigil.services.commands import Commands
+    from vigil.services.cycle import StoryCache
+    from vigil.services.delivery import Deliverer
+    from vigil.services.slack_requests import DeferredJob, SlackDeps
+    from vigil.services.store import Store
+
+# Each builder imports its adapter when first called: a function imports only what it
+# uses (notify never loads feedparser, poll never loads slack_sdk), and nothing heavy
+# runs at import time that a warm container would not need on every invocation.
 
 # Stop taking new sources (or alerts) when less than this is left of the invocation:
 # what is not started is left for the next cycle instead of being killed mid-write.
@@ -42,6 +43,8 @@ def settings(*required: str) -> Settings:
 
 @functools.cache
 def dynamo(table: str) -> DynamoKV:
+    from vigil.adapters.state.dynamodb import DynamoKV
+
     return DynamoKV(table)
 
 
@@ -51,25 +54,35 @@ def store(table: str) -> Store:
 
 @functools.cache
 def _store(table: str) -> Store:
+    from vigil.services.store import Store
+
     return Store(dynamo(table))
 
 
 @functools.cache
 def sqs() -> Any:
+    from vigil.adapters.sqs import make_sqs_client
+
     return make_sqs_client()
 
 
 @functools.cache
 def alert_sink(queue_url: str) -> SqsAlertSink:
+    from vigil.adapters.sqs import SqsAlertSink
+
     return SqsAlertSink(queue_url, sqs())
 
 
 def queue_sender(queue_url: str) -> Callable[[list[str]], int]:
+    from vigil.adapters.sqs import send_bodies
+
     return lambda bodies: send_bodies(sqs(), queue_url, bodies)
 
 
 @functools.cache
 def topics() -> list[Topic]:
+    from vigil.runtime.config import configured_topics
+
     return configured_topics()
 
 
@@ -79,23 +92,41 @@ def topic_names() -> dict[str, str]:
 
 @functools.cache
 def configured_sources() -> list[Source]:
+    from vigil.runtime.config import configured_sources as load_configured_sources
+
     return load_configured_sources()
 
 
 @functools.cache
+def story_cache() -> StoryCache:
+    """The story window kept between the fetch batches this container runs in one cycle."""
+    from vigil.services.cycle import StoryCache
+
+    return StoryCache()
+
+
+@functools.cache
 def feed_reader() -> HttpFeedReader:
+    from vigil.adapters.feeds.reader import HttpFeedReader
+    from vigil.adapters.http.fetch import Fetcher, FetchOptions
+
     # Warm invocations reuse its connection pools (bounded, oldest evicted).
     return HttpFeedReader(Fetcher(FetchOptions(allow_private=private_networks_allowed())))
 
 
 @functools.cache
 def _deliverer(table: str, token: str, api_url: str) -> Deliverer:
+    from vigil.adapters.slack.client import SlackChatClient, web_client
+    from vigil.services.delivery import Deliverer
+
     client = SlackChatClient(web_client(token, base_url=api_url))
     return Deliverer(store(table), client, topic_names=topic_names())
 
 
 def deliverer(s: Settings) -> Deliverer:
     """One Deliverer per token value: a rotated token (re-read every few minutes) gets a new client."""
+    from vigil.adapters.slack.client import DEFAULT_API_URL
+
     return _deliverer(s.table_name, secret(s.slack_token_param), s.slack_api_url or DEFAULT_API_URL)
 
 
@@ -108,6 +139,9 @@ def idempotency_persistence(s: Settings) -> Any:
 
 @functools.cache
 def commands(s: Settings) -> Commands:
+    from vigil.runtime.config import configured_term_lists
+    from vigil.services.commands import Commands
+
     # `source add` refuses private address literals unless fetching from them is allowed too.
     return Commands(store=store(s.table_name), topics=topics(), sources=configured_sources(), admins=s.admins,
                     allow_private_networks=s.allow_private_networks, terms=configured_term_lists())
@@ -121,6 +155,9 @@ def slack_deps(s: Settings) -> SlackDeps:
 
 @functools.lru_cache(maxsize=1)  # only the current secret's verifier is worth keeping
 def _slack_deps(s: Settings, signing_secret: str) -> SlackDeps:
+    from vigil.adapters.slack.inbound import post_to_response_url, request_verifier
+    from vigil.services.slack_requests import SlackDeps
+
     # Loopback tests answer through a fake Slack; deployed, only hooks.slack.com.
     return SlackDeps(commands(s), respond=post_to_response_url, verify=request_verifier(signing_secret),
                      defer=job_sender(s.slack_job_queue_url), any_response_url=s.allow_private_networks)
@@ -130,11 +167,16 @@ def _slack_deps(s: Settings, signing_secret: str) -> SlackDeps:
 def slack_job_deps(s: Settings) -> SlackDeps:
     """The deferred-job worker's dependencies: it answers through response_url and verifies
     no request, so it holds no signing secret (SlackDeps without `verify` refuses requests)."""
+    from vigil.adapters.slack.inbound import post_to_response_url
+    from vigil.services.slack_requests import SlackDeps
+
     return SlackDeps(commands(s), respond=post_to_response_url, any_response_url=s.allow_private_networks)
 
 
 def job_sender(queue_url: str) -> Callable[[DeferredJob], None]:
     """Slack waits only 3 s: slow work goes to the job queue and answers via response_url."""
+
+    from vigil.adapters.sqs import send_bodies
 
     def defer(job: DeferredJob) -> None:
         send_bodies(sqs(), queue_url, [json.dumps(job)])
@@ -149,6 +191,6 @@ def out_of_time(context: LambdaContext, margin_ms: int = TIME_MARGIN_MS) -> Call
 
 def reset() -> None:
     """Forget every built adapter (tests: a new moto stack is a new cold start)."""
-    for builder in (settings, dynamo, _store, sqs, alert_sink, topics, configured_sources, feed_reader, _deliverer,
-                    commands, _slack_deps, slack_job_deps):
+    for builder in (settings, dynamo, _store, sqs, alert_sink, topics, configured_sources, feed_reader, story_cache,
+                    _deliverer, commands, _slack_deps, slack_job_deps):
         builder.cache_clear()

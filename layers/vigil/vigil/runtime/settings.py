@@ -135,6 +135,7 @@ def cycle_options(env: Mapping[str, str] | None = None) -> CycleOptions:
         story_window=_hours(env, "VIGIL_STORY_WINDOW_HOURS", default.story_window),
         backlog_grace=_hours(env, "VIGIL_BACKLOG_HOURS", default.backlog_grace),
         failing_after=_hours(env, "VIGIL_FAILING_AFTER_HOURS", default.failing_after),
+        state_heartbeat=_hours(env, "VIGIL_STATE_HEARTBEAT_HOURS", default.state_heartbeat),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +47,12 @@ class CycleOptions:
     failing_after: timedelta = timedelta(hours=6)
     # Poll every source now, ignoring intervals and Retry-After deferrals.
     force: bool = False
+    # A 304 that changes nothing but the poll times is not stored while the stored state
+    # is younger than this (0: store every poll). Each store is a DynamoDB write unit, and
+    # half the sources answer 304 each cycle; the price is that a source whose interval
+    # is shorter than this may be polled at every scheduled cycle meanwhile (a cheap
+    # conditional GET), and `status` shows a last success up to this old.
+    state_heartbeat: timedelta = timedelta(0)
     # Asked between sources: True when time is up (Lambda deadline, SIGTERM). The
     # sources not reached keep their state and are due again next cycle.
     should_stop: Callable[[], bool] = field(default=lambda: False, compare=False, repr=False)
@@ -131,8 +137,14 @@ def run_cycle(
     sink: AlertSink,
     options: CycleOptions | None = None,
     now: datetime | None = None,
+    stories: StoryCache | None = None,
 ) -> CycleReport:
-    """Poll the due sources once and hand every alert to the sink."""
+    """Poll the due sources once and hand every alert to the sink.
+
+    `stories` keeps the story window between the fan-out batches one warm container
+    runs in a cycle (read once per container instead of once per batch); None reads it
+    for this cycle alone.
+    """
     options = options or CycleOptions()
     now = now or now_utc()
     report = CycleReport()
@@ -142,7 +154,7 @@ def run_cycle(
 
     all_topics = [*topics, *(scoped(t) for t in store.custom_topics())]
     classifier = Classifier(all_topics)
-    clusterer = StoryClusterer(store.stories_since(now - options.story_window), options.story_window)
+    clusterer = StoryWindow(store, now, options.story_window, stories)
     router = Router(store, all_topics, options.extra_channels)
 
     reached = 0
@@ -152,6 +164,7 @@ def run_cycle(
         reached += 1
         state = states.get(source.id) or SourceState(source_id=source.id)
         first_poll = state.first_polled is None
+        previous = state
         state = health.record_outcome(state, outcome, now)
         if outcome.error:
             report.sources_failed += 1
@@ -169,7 +182,8 @@ def run_cycle(
             report.items_fetched += len(outcome.items) - len(items)
         if items:
             keys = _process_items(
-                source, items, first_poll, store, classifier, clusterer, router, report, options, now
+                source, items, first_poll, store, classifier, clusterer, router, report, options, now,
+                known=health.recently_seen(previous, (i.key for i in items)),
             )
             _hand_over(sink, keys, report)
         if outcome.whole_list and outcome.items is not None:
@@ -177,7 +191,8 @@ def run_cycle(
             # entries are new again next cycle, and the seen-store drops them then.
             store.put_list_snapshot(source.id, (entry_id_of(i.key) for i in outcome.items))
         # Last: until this write the source's items are fetched again (same ETag) next cycle.
-        store.put_source_state(state)
+        if _worth_storing(previous, state, now, options.state_heartbeat):
+            store.put_source_state(state)
         if health.is_failing_long(state, now, options.failing_after):
             report.long_failing.append(source.id)
     report.sources_deferred = len(due) - reached
@@ -189,17 +204,31 @@ def run_cycle(
     return report
 
 
+def _worth_storing(previous: SourceState, state: SourceState, now: datetime, heartbeat: timedelta) -> bool:
+    """False for a 304 whose state differs from the stored one only in its poll times,
+    while the stored one is younger than `heartbeat`."""
+    if heartbeat <= timedelta(0) or state.last_status != 304 or previous.last_attempt is None:
+        return True
+    if now - previous.last_attempt >= heartbeat:
+        return True
+    same_but_times = dataclasses.replace(state, last_attempt=previous.last_attempt, last_success=previous.last_success)
+    return same_but_times != previous
+
+
 def _process_items(
     source: Source, items: list[Item], first_poll: bool, store: Store, classifier: Classifier,
-    clusterer: StoryClusterer, router: Router, report: CycleReport, options: CycleOptions, now: datetime,
+    clusterer: StoryWindow, router: Router, report: CycleReport, options: CycleOptions, now: datetime,
+    known: Collection[str] = (),
 ) -> list[str]:
     """Classify, cluster and route each new item; commit it with its alerts atomically.
 
     Returns the outbox keys of the alerts. An item is never marked seen without its
-    alerts: a crash before the commit leaves it new for the next cycle.
+    alerts: a crash before the commit leaves it new for the next cycle. `known` are
+    keys the source's previous parse produced: seen (their state is stored only after
+    every item of that parse was committed), so they need no seen-check.
     """
     report.items_fetched += len(items)
-    fresh = store.unseen(i.key for i in items)
+    fresh = store.unseen(i.key for i in items if i.key not in known)
     copies = _copies_of_seen(store, [i for i in items if i.key in fresh])
     keys: list[str] = []
     synced = False
@@ -223,10 +252,10 @@ def _process_items(
                 _skip_copy(store, item, source, report, now)
             continue
         if not synced:
-            _sync_stories(store, clusterer, now)
+            clusterer.sync()
             synced = True
         severity = max_severity(matches)
-        story, is_new = clusterer.assign(item, tuple(m.topic for m in matches), severity, now)
+        story, is_new = clusterer.get().assign(item, tuple(m.topic for m in matches), severity, now)
         alerts, digests = router.route(item, story, is_new, matches)
         committed = store.commit_item(item.key, source.id, now, story=story, alerts=alerts, digests=digests,
                                       also_seen=aliases)
@@ -236,6 +265,7 @@ def _process_items(
             if aliases:
                 _skip_copy(store, item, source, report, now)
             continue
+        clusterer.remember(story)
         report.items_new += 1
         report.items_matched += 1
         report.alerts += len(alerts)
@@ -288,11 +318,83 @@ def _skip_copy(store: Store, item: Item, source: Source, report: CycleReport, no
 CONCURRENT_STORIES = timedelta(minutes=15)
 
 
-def _sync_stories(store: Store, clusterer: StoryClusterer, now: datetime) -> None:
-    """Index stories other pollers stored since this cycle loaded the window, so two
-    batches reporting one event in the same cycle share one story, not two."""
-    for story in store.stories_since(now - CONCURRENT_STORIES):
-        clusterer.add_stored(story)
+class StoryCache:
+    """The story window as last read, kept for the next fan-out batches of the same cycle.
+
+    Reused while younger than `max_age`, about as long as one batch may run: a batch
+    already clusters against a window that other batches change while it runs (up to
+    its timeout), and a reused window is brought up to date the same way before use
+    (stories started since it was read, `CONCURRENT_STORIES`) and with this
+    container's own commits. So reuse adds no staleness a single batch does not
+    already have; the next cycle (minutes later) reads the window afresh.
+    """
+
+    def __init__(self, max_age: timedelta = timedelta(minutes=2), clock: Callable[[], datetime] = now_utc) -> None:
+        self.max_age = max_age
+        self.clock = clock
+        self.read_at: datetime | None = None
+        self.stories: dict[str, Story] = {}
+
+    def window(self, store: Store, since: datetime) -> list[Story]:
+        """The stories first seen since `since`: read now, or the kept copy brought up to date."""
+        wall = self.clock()
+        if self.read_at is None or wall - self.read_at > self.max_age:
+            self.stories = {s.id: s for s in store.stories_since(since, consistent=False)}
+            self.read_at = wall
+        else:
+            for story in store.stories_since(max(since, self.read_at - CONCURRENT_STORIES), consistent=False):
+                self.stories[story.id] = story
+        return [s for s in self.stories.values() if s.first_seen >= since]
+
+    def remember(self, story: Story) -> None:
+        """A story this container just committed (newer than any copy it read)."""
+        if self.read_at is not None:
+            self.stories[story.id] = story
+
+
+class StoryWindow:
+    """The clustering window, read when the cycle's first on-topic item needs it.
+
+    Most fan-out batches have no on-topic item and never read it. Both reads are
+    eventually consistent (half price): a copy at most about a second stale is safe
+    here, because a batch already clusters against a window that other batches of the
+    same cycle change while it runs (for seconds to minutes); the worst a missed story
+    does is start a second story that the next items join, exactly as when two batches
+    race today. Nothing conditional depends on these reads.
+    """
+
+    def __init__(self, store: Store, now: datetime, window: timedelta, cache: StoryCache | None = None) -> None:
+        self.store = store
+        self.now = now
+        self.window = window
+        self.cache = cache
+        self._clusterer: StoryClusterer | None = None
+        self._fresh = False
+
+    def get(self) -> StoryClusterer:
+        if self._clusterer is None:
+            since = self.now - self.window
+            if self.cache is not None:
+                stories = self.cache.window(self.store, since)
+            else:
+                stories = self.store.stories_since(since, consistent=False)
+            self._clusterer = StoryClusterer(stories, self.window)
+            self._fresh = True
+        return self._clusterer
+
+    def sync(self) -> None:
+        """Index stories other pollers stored since the window was read, so two batches
+        reporting one event in the same cycle share one story, not two."""
+        if self._clusterer is None or self._fresh:
+            self.get()  # just read (or brought up to date): nothing newer to catch up on
+            self._fresh = False
+            return
+        for story in self.store.stories_since(self.now - CONCURRENT_STORIES, consistent=False):
+            self._clusterer.add_stored(story)
+
+    def remember(self, story: Story) -> None:
+        if self.cache is not None:
+            self.cache.remember(story)
 
 
 def _hand_over(sink: AlertSink, keys: list[str], report: CycleReport) -> None:

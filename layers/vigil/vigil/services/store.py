@@ -181,8 +181,8 @@ class Store:
         found = self.kv.batch_get([("SOURCE", sid) for sid in dict.fromkeys(source_ids)])
         return {sk: from_record(SourceState, data) for (_, sk), data in found.items()}
 
-    def source_states(self) -> list[SourceState]:
-        return [from_record(SourceState, d) for _, d in self.kv.query("SOURCE")]
+    def source_states(self, *, consistent: bool = True) -> list[SourceState]:
+        return [from_record(SourceState, d) for _, d in self.kv.query("SOURCE", consistent=consistent)]
 
     def custom_sources(self) -> list[Source]:
         return [from_record(Source, d) for _, d in self.kv.query("CUSTOMSOURCE")]
@@ -200,8 +200,8 @@ class Store:
 
     # stories ----------------------------------------------------------------
 
-    def stories_since(self, since: datetime) -> list[Story]:
-        return [from_record(Story, d) for _, d in self.kv.query("STORY", start=_iso(since))]
+    def stories_since(self, since: datetime, *, consistent: bool = True) -> list[Story]:
+        return [from_record(Story, d) for _, d in self.kv.query("STORY", start=_iso(since), consistent=consistent)]
 
     def get_story(self, story_id: str) -> Story | None:
         ptr = self.kv.get(f"STORYID#{story_id}", "-")

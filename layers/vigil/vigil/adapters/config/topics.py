@@ -6,11 +6,19 @@ orders the evidence shown in alerts (subject terms first), never what matches.
 A file may also hold a `[terms]` table of named term lists (`russia = 'russia* OR
 moscow ...'`); queries refer to them as `@russia`. They are expanded when the file is
 loaded, so every `Topic.query` is self-contained.
+
+Validating and expanding the shipped file costs tens of milliseconds per process (a
+cold start pays it), so it is done once at build time: `data/topics.json` holds the
+result with the SHA-256 of the `topics.toml` it came from, and is used only while
+that hash still matches (`make topics` rebuilds it; a test checks it is current).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +31,42 @@ _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _QUERY_FIELDS = ("query", "urgent", "notable", "actors")
 
 
+PREBUILT = "topics.json"
+
+
 def load_topics(path: Path | None = None) -> list[Topic]:
     """Topics from a TOML file (default: the three shipped topics); ConfigError if invalid."""
-    file = Path(path) if path else default_path("topics.toml")
+    if not path:
+        prebuilt = _prebuilt_topics()
+        if prebuilt is not None:
+            return prebuilt
+    return _load_toml(Path(path) if path else default_path("topics.toml"))
+
+
+def _prebuilt_topics() -> list[Topic] | None:
+    """The shipped topics as validated at build time, or None when topics.toml changed since."""
+    try:
+        data = json.loads(default_path(PREBUILT).read_text(encoding="utf-8"))
+        current = hashlib.sha256(default_path("topics.toml").read_bytes()).hexdigest()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("toml_sha256") != current:
+        return None
+    return [Topic(**fields) for fields in data["topics"]]
+
+
+def prebuilt_json() -> str:
+    """The content of data/topics.json for the shipped topics.toml as it is now."""
+    toml = default_path("topics.toml")
+    topics = _load_toml(toml)
+    fields = ("id", "name", "description", "query", "urgent", "notable", "actors")
+    return json.dumps({
+        "toml_sha256": hashlib.sha256(toml.read_bytes()).hexdigest(),
+        "topics": [{f: getattr(t, f) for f in fields} for t in topics],
+    }, ensure_ascii=False, indent=1) + "\n"
+
+
+def _load_toml(file: Path) -> list[Topic]:
     data = read_toml(file)
     terms = _terms(data.get("terms", {}), file)
     tables = data.get("topics")
@@ -89,3 +130,8 @@ def _query(value: Any, field: str, terms: dict[str, str], where: str) -> str:
     except QueryError as exc:
         raise ConfigError(f"{where}: {field}: {exc.brief}") from None
     return source
+
+
+if __name__ == "__main__":  # `make topics`: rebuild data/topics.json
+    default_path(PREBUILT).write_text(prebuilt_json(), encoding="utf-8")
+    sys.exit(0)

@@ -201,7 +201,7 @@ class DynamoKV:
 
     def query(
         self, pk: str, *, prefix: str = "", start: str | None = None, limit: int | None = None,
-        reverse: bool = False,
+        reverse: bool = False, consistent: bool = True,
     ) -> list[tuple[str, Record]]:
         kwargs = self._key_condition(pk, prefix, start)
         now = _now()
@@ -210,8 +210,9 @@ class DynamoKV:
             if limit is not None:
                 # A page may hold expired items we drop, so ask for what is still missing.
                 kwargs["Limit"] = max(limit - len(out), 1)
+            # Strongly consistent unless the caller says a stale page is safe (half the price).
             resp = self._call(
-                "Query", self.client.query, ScanIndexForward=not reverse, ConsistentRead=True, **kwargs
+                "Query", self.client.query, ScanIndexForward=not reverse, ConsistentRead=consistent, **kwargs
             )
             for item in resp.get("Items", []):
                 record = self._record(item, now)

@@ -78,7 +78,7 @@ class MemoryKV:
 
     def query(
         self, pk: str, *, prefix: str = "", start: str | None = None, limit: int | None = None,
-        reverse: bool = False,
+        reverse: bool = False, consistent: bool = True,
     ) -> list[tuple[str, Record]]:
         with self._lock:
             keys = sorted((sk for (p, sk) in self._rows if p == pk and sk.startswith(prefix)

@@ -192,7 +192,7 @@ class SQLiteKV:
 
     def query(
         self, pk: str, *, prefix: str = "", start: str | None = None, limit: int | None = None,
-        reverse: bool = False,
+        reverse: bool = False, consistent: bool = True,
     ) -> list[tuple[str, Record]]:
         sql = "SELECT sk, v, ttl, data FROM records WHERE pk=?"
         args: list[object] = [pk]
