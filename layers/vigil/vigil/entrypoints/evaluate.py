@@ -10,7 +10,6 @@ story clustering on a labeled story set (`vigil.entrypoints.evaluate_stories`).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from vigil.domain.classify import Classifier
 from vigil.domain.errors import ConfigError
 from vigil.domain.models import Topic
 from vigil.entrypoints.evaluate_stories import DEFAULT_STORIES, StorySetError, evaluate_stories
+from vigil.entrypoints.json_lines import numbered_objects
 from vigil.runtime.config import configured_topics
 
 DEFAULT_ITEMS = Path("../shared/data/dev-items.jsonl")
@@ -73,20 +73,8 @@ def baseline_topics() -> list[Topic]:
 
 def read_items(path: Path) -> list[dict[str, Any]]:
     """Labeled items; EvaluationError with the file and line if anything is wrong."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise EvaluationError(f"{path}: file not found (pass the labeled JSON Lines file)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvaluationError(f"{path}: cannot read: {exc}") from None
     items = []
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvaluationError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
+    for lineno, item in numbered_objects(path, EvaluationError, " (pass the labeled JSON Lines file)"):
         if not isinstance(item, dict) or not isinstance(item.get("topics"), list):
             raise EvaluationError(f"{path}: line {lineno}: expected an object with a 'topics' list")
         items.append(item)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import json
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +31,7 @@ from typing import Any
 from vigil.domain.codec import alert_from_dict
 from vigil.domain.models import Source, SourceState, Topic
 from vigil.domain.normalize import entry_to_item
+from vigil.entrypoints.json_lines import numbered_objects
 from vigil.ports import FeedOutcome
 from vigil.runtime.state import memory_store
 from vigil.services.cycle import CycleOptions, run_cycle
@@ -56,20 +56,8 @@ class StorySetError(Exception):
 
 
 def read_story_set(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise StorySetError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StorySetError(f"{path}: cannot read: {exc}") from None
     items = []
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise StorySetError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
+    for lineno, item in numbered_objects(path, StorySetError):
         missing = [f for f in REQUIRED if not isinstance(item, dict) or not item.get(f)]
         if missing:
             raise StorySetError(f"{path}: line {lineno}: missing {', '.join(missing)}")
