@@ -424,3 +424,12 @@ def render_digest(channel: str, entries: list[Mapping[str, Any]],
         "unfurl_links": False,
         "unfurl_media": False,
     }
+
+
+def is_story_message(metadata: Any, story_id: str, outlet: str = "") -> bool:
+    """Whether message metadata is what `render_alert` (no outlet) or `render_reply`
+    (this outlet) wrote for the story: how a post cut off by a crash is found again."""
+    if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
+        return False
+    event = metadata.get("event_payload") or {}
+    return event.get("story_id") == story_id and (event.get("outlet") or "") == outlet

@@ -139,10 +139,7 @@ class Deliverer:
         log.info("in-flight alert found in slack: story=%s channel=%s ts=%s", story_id, channel, ts)
         if claimed_outlet == alert.item.source_id:
             return "duplicate"
-        delivery = self.store.get_delivery(story_id, channel)
-        if delivery is None or delivery.status != "sent":
-            raise ClaimHeldElsewhere(f"story {story_id} is being posted to {channel}")
-        return self._reply(alert, delivery)
+        return self._after_claim_lost(alert)
 
     def _posted_meanwhile(self, channel: str, story_id: str, claimed_at: datetime, holder: str,
                           thread_ts: str = "", outlet: str = "") -> str | None:

@@ -532,7 +532,7 @@ class Store:
 
     def pending_digest(self, channel: str) -> list[Record]:
         """Digest entries waiting for a channel, oldest first (not removed)."""
-        return [d for _, d in self.kv.query(f"DIGEST#{channel}")]
+        return [d for _, d in self.digest_rows(channel)]
 
     def digest_sent_at(self, channel: str) -> datetime | None:
         data = self.kv.get("DIGESTSENT", channel)
@@ -550,9 +550,8 @@ class Store:
 
     def take_digest(self, channel: str) -> list[Record]:
         """Pending digest entries for a channel, removed from the queue."""
-        rows = self.kv.query(f"DIGEST#{channel}")
-        for sk, _ in rows:
-            self.kv.delete(f"DIGEST#{channel}", sk)
+        rows = self.digest_rows(channel)
+        self.remove_digest_rows(channel, [sk for sk, _ in rows])
         return [d for _, d in rows]
 
     def record_setting(self, name: str, value: str) -> None:

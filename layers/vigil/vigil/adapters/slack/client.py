@@ -33,11 +33,11 @@ from vigil.domain.errors import (
     SlackAuthError,
 )
 from vigil.domain.retry_after import parse_retry_after
+from vigil.render.slack import is_story_message
 
 log = logging.getLogger("vigil.adapters.slack")
 
 DEFAULT_API_URL = "https://slack.com/api/"
-EVENT_TYPE = "vigil_story"
 # How many history pages reconciliation reads at most (200 messages each).
 MAX_HISTORY_PAGES = 5
 
@@ -161,7 +161,7 @@ class SlackChatClient:
         for _ in range(MAX_HISTORY_PAGES):
             page = self._history(channel, oldest, thread_ts, cursor)
             for message in page.get("messages") or ():
-                if _is_ours(message, story_id, outlet) and message.get("ts") != thread_ts:
+                if is_story_message(message.get("metadata"), story_id, outlet) and message.get("ts") != thread_ts:
                     return str(message["ts"])
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not page.get("has_more") or not cursor:
@@ -179,16 +179,6 @@ class SlackChatClient:
             raise HistoryUnavailable(f"slack history: {exc.response.get('error')}") from exc
         except (SlackClientError, OSError, http.client.HTTPException) as exc:
             raise HistoryUnavailable(f"slack history unreachable: {exc}") from exc
-
-
-def _is_ours(message: dict[str, Any], story_id: str, outlet: str) -> bool:
-    metadata = message.get("metadata") or {}
-    if metadata.get("event_type") != EVENT_TYPE:
-        return False
-    payload = metadata.get("event_payload") or {}
-    if payload.get("story_id") != story_id:
-        return False
-    return (payload.get("outlet") or "") == outlet if outlet else not payload.get("outlet")
 
 
 def _classify(exc: SlackApiError) -> Exception:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vigil.domain.errors import HistoryUnavailable
+from vigil.render.slack import is_story_message
 
 DEFAULT_OUTBOX = Path(".vigil") / "outbox.jsonl"
-EVENT_TYPE = "vigil_story"
 
 Formatter = Callable[[str, Mapping[str, Any]], str]
 
@@ -98,11 +98,7 @@ def _match(line: str, channel: str, story_id: str, thread_ts: str, outlet: str) 
         return None
     if payload.get("channel") != channel or (payload.get("thread_ts") or "") != thread_ts:
         return None
-    metadata = payload.get("metadata") or {}
-    event = metadata.get("event_payload") or {}
-    if metadata.get("event_type") != EVENT_TYPE or event.get("story_id") != story_id:
-        return None
-    if (event.get("outlet") or "") != outlet:
+    if not is_story_message(payload.get("metadata"), story_id, outlet):
         return None
     return str(record.get("ts") or "") or None
 
