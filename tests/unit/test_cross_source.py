@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
-from vigil.adapters.state.memory import MemoryKV
-from vigil.domain.models import SourceState, Subscription
+from vigil.domain.models import Subscription
 from vigil.services.cycle import CycleOptions
 from vigil.services.store import Store
 
-from tests.unit.test_pipeline import DRILLS, NOW, SOURCES, cycle, item
+from tests.unit.test_pipeline import DRILLS, SOURCES, cycle, item, known_sources_store
 
 
 @pytest.fixture
 def store() -> Iterator[Store]:
-    s = Store(MemoryKV())
-    for source in SOURCES:
-        s.put_source_state(SourceState(source.id, first_polled=NOW - timedelta(days=1),
-                                       last_attempt=NOW - timedelta(hours=1)))
-    s.put_subscription(Subscription("C-TW", "taiwan"))
+    s = known_sources_store(SOURCES, [Subscription("C-TW", "taiwan")])
     yield s
     s.close()
 

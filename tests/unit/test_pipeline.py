@@ -74,13 +74,21 @@ class ListSink:
         return [alert_from_dict(entry.alert) for key in self.keys if (entry := self.store.outbox_entry(key))]
 
 
-@pytest.fixture
-def store() -> Iterator[Store]:
+def known_sources_store(sources: Sequence[Source], subscriptions: Sequence[Subscription] = ()) -> Store:
+    """An in-memory store where every source was polled before (nothing is a new
+    source's backlog), with the given subscriptions."""
     s = Store(MemoryKV())
-    # Both sources polled before, so nothing counts as a new source's backlog.
-    for source in SOURCES:
+    for source in sources:
         s.put_source_state(SourceState(source.id, first_polled=NOW - timedelta(days=1),
                                        last_attempt=NOW - timedelta(hours=1)))
+    for sub in subscriptions:
+        s.put_subscription(sub)
+    return s
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    s = known_sources_store(SOURCES)
     yield s
     s.close()
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from vigil.adapters.config.sources import load_sources
-from vigil.adapters.state.memory import MemoryKV
 from vigil.domain import provenance
 from vigil.domain.errors import ConfigError
-from vigil.domain.models import ChannelSettings, Item, Source, SourceState, Story, Subscription
+from vigil.domain.models import ChannelSettings, Item, Source, Story, Subscription
 from vigil.domain.stories import confirmed_by
 from vigil.ports import FeedOutcome
 from vigil.render.slack import render_alert, render_digest, render_reply
@@ -21,7 +19,7 @@ from vigil.services.commands import Commands, SlashCommand
 from vigil.services.cycle import CycleOptions, run_cycle
 from vigil.services.store import Store
 
-from tests.unit.test_pipeline import NOW, TOPICS, FakeReader, ListSink, item
+from tests.unit.test_pipeline import NOW, TOPICS, FakeReader, ListSink, item, known_sources_store
 
 # Our own wording: one event, three reports.
 WIRE_STORY = "Russia and China sign pact on joint bomber patrols over the Pacific"
@@ -38,11 +36,7 @@ SOURCES = [
 
 @pytest.fixture
 def store() -> Iterator[Store]:
-    s = Store(MemoryKV())
-    for source in SOURCES:
-        s.put_source_state(SourceState(source.id, first_polled=NOW - timedelta(days=1),
-                                       last_attempt=NOW - timedelta(hours=1)))
-    s.put_subscription(Subscription("C1", "russia-china-military"))
+    s = known_sources_store(SOURCES, [Subscription("C1", "russia-china-military")])
     yield s
     s.close()
 
