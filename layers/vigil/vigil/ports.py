@@ -115,9 +115,7 @@ class ChatClient(Protocol):
         when the history cannot be read (no scope, Slack unreachable)."""
 
 
-class JobQueue(Protocol):
-    def send(self, bodies: list[str]) -> int: ...
-
-
 class Clock(Protocol):
+    """The time now (UTC); tests pass a fixed or stepping one."""
+
     def __call__(self) -> datetime: ...

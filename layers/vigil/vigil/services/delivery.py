@@ -32,7 +32,7 @@ from vigil.domain.errors import (
     RetryableDeliveryError,
 )
 from vigil.domain.models import Alert, Delivery
-from vigil.ports import ChatClient
+from vigil.ports import ChatClient, Clock
 from vigil.render.slack import render_alert, render_reply
 from vigil.services.store import Store
 
@@ -64,7 +64,7 @@ class Deliverer:
                  topic_names: Mapping[str, str] | None = None,
                  holder: str = "", is_holder_alive: HolderCheck = _unknown_holder,
                  grace: timedelta = CLAIM_GRACE, lease: timedelta = CLAIM_LEASE,
-                 now: Callable[[], datetime] = now_utc) -> None:
+                 now: Clock = now_utc) -> None:
         self.store = store
         self.client = client
         self.interval = interval

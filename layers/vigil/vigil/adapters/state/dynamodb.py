@@ -122,7 +122,7 @@ class DynamoKV:
 
     def _batch_get_chunk(self, chunk: list[tuple[str, str]]) -> list[Item]:
         # Eventually consistent (half the read cost): seen-checks are only a filter;
-        # the conditional mark_seen write is what stops two pollers alerting twice.
+        # the conditional seen-mark in the item's commit is what stops two pollers alerting twice.
         request: dict[str, Any] = {self.table: {"Keys": [self._key(pk, sk) for pk, sk in chunk]}}
         items: list[Item] = []
         for attempt in range(BATCH_GET_ATTEMPTS):
