@@ -203,6 +203,12 @@ class AcceptingChat:
     def find_message(self, channel: str, **_: Any) -> str | None:
         return None
 
+    def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
+        self.posts += 1
+
+    def get_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return None
+
 
 def _workload(n: int, rng: random.Random, now: Any) -> tuple[list[Any], dict[str, list[Any]], dict[str, list[Any]]]:
     """Sources; what each answering source's feed held last cycle and holds now."""

@@ -132,6 +132,17 @@ class FakeSlack:
     def replies(self, channel: str | None = None) -> list[Call]:
         return [c for c in self.posted(channel) if c.body.get("thread_ts")]
 
+    def edits(self, channel: str | None = None) -> list[Call]:
+        """chat.update calls Slack accepted, optionally for one channel."""
+        return [c for c in self.calls_to("chat.update")
+                if c.ts and (channel is None or c.body.get("channel") == channel)]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any]:
+        """A message as it stands: its post with the latest accepted edit applied."""
+        post = next(c for c in self.posted(channel) if c.ts == ts)
+        with self._lock:
+            return self._current(post)
+
     # serving --------------------------------------------------------------
 
     def _answer(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[Reply, Call]:
@@ -154,21 +165,35 @@ class FakeSlack:
     def _history(self, body: dict[str, Any]) -> dict[str, Any]:
         channel, thread = body.get("channel"), str(body.get("ts") or "")
         oldest = float(body.get("oldest") or 0)
+        latest = float(body.get("latest") or "inf")
+        inclusive = str(body.get("inclusive", "")).lower() in ("1", "true")
         metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
         messages = []
         for c in self.posted(channel):
-            if float(c.ts) < oldest:
+            at = float(c.ts)
+            if at < oldest or at > latest or (not inclusive and at in (oldest, latest) and not thread):
                 continue
             if thread and c.ts != thread and c.body.get("thread_ts") != thread:
                 continue
             if not thread and c.body.get("thread_ts"):
                 continue
-            message = {"type": "message", "ts": c.ts, "text": c.body.get("text", "")}
-            if metadata and c.body.get("metadata"):
-                message["metadata"] = c.body["metadata"]
+            shown = self._current(c)
+            message = {"type": "message", "ts": c.ts, "text": shown.get("text", "")}
+            if shown.get("blocks"):
+                message["blocks"] = shown["blocks"]
+            if metadata and shown.get("metadata"):
+                message["metadata"] = shown["metadata"]
             messages.append(message)
         messages.sort(key=lambda m: float(m["ts"]), reverse=not thread)
         return {"ok": True, "messages": messages, "has_more": False}
+
+    def _current(self, post: Call) -> dict[str, Any]:
+        # Called under self._lock: the calls list cannot change meanwhile.
+        body = dict(post.body)
+        for c in self.calls:
+            if c.method == "chat.update" and c.ts == post.ts and c.body.get("channel") == post.body.get("channel"):
+                body.update({k: v for k, v in c.body.items() if k not in ("channel", "ts")})
+        return body
 
     def _success(self, method: str, body: dict[str, Any], call: Call) -> dict[str, Any]:
         if method in ("chat.postMessage", "chat.update"):

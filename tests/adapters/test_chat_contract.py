@@ -67,3 +67,28 @@ def test_a_thread_reply_is_found_by_its_outlet(chat: ChatClient) -> None:
 def test_messages_before_oldest_are_not_searched(chat: ChatClient) -> None:
     chat.post_message("C1", _top("s1"))
     assert chat.find_message("C1", story_id="s1", oldest=datetime.now(UTC) + timedelta(minutes=5)) is None
+
+
+def _blocks(text: str) -> list[dict[str, object]]:
+    return [{"type": "section", "block_id": "b1", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def test_an_edit_replaces_the_message_as_read_back(chat: ChatClient) -> None:
+    ts = chat.post_message("C1", {**_top("s1"), "blocks": _blocks("one outlet")})
+    other = chat.post_message("C1", {**_top("s2"), "blocks": _blocks("untouched")})
+    chat.update_message("C1", ts, {"text": "story s1", "blocks": _blocks("two outlets"),
+                                   "metadata": _top("s1")["metadata"]})
+    edited = chat.get_message("C1", ts)
+    assert edited is not None and edited["blocks"][0]["text"]["text"] == "two outlets"
+    assert edited["metadata"]["event_payload"] == {"story_id": "s1"}, "the edit keeps the story's metadata"
+    assert chat.get_message("C1", other)["blocks"][0]["text"]["text"] == "untouched"  # type: ignore[index]
+    # Still found by its story: reconciliation is unaffected by edits.
+    assert chat.find_message("C1", story_id="s1", oldest=_since()) == ts
+
+
+def test_reading_a_message_that_is_not_there(chat: ChatClient) -> None:
+    ts = chat.post_message("C1", _top("s1"))
+    assert chat.get_message("C2", ts) is None, "another channel"
+    assert chat.get_message("C1", "1.000001") is None
+    reply = chat.post_message("C1", _reply("s1", "ap", ts))
+    assert chat.get_message("C1", reply) is None, "a thread reply is not a top-level message"

@@ -72,7 +72,10 @@ def test_paraphrased_reports_of_one_event_become_one_alert_and_a_thread_reply(tm
 
     # Then each event is one top-level alert with the other outlet's report in its thread
     assert result.returncode == 0, result.stderr
-    posts = [json.loads(line)["payload"] for line in outbox.read_text(encoding="utf-8").splitlines()]
+    calls = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
+    posts = [c["payload"] for c in calls if c["method"] == "chat.postMessage"]
+    # The second outlet of each event raises its confirmations: one edit of each alert.
+    assert sorted(c["method"] for c in calls).count("chat.update") == len(PAIRS)
     top = [p for p in posts if not p.get("thread_ts")]
     assert len(top) == len(PAIRS), [p["text"] for p in top]
     outlets_by_story: dict[str, set[str]] = {}

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from vigil.domain.models import Alert, Item, Severity, Story, TopicMatch
+from vigil.render.preview import preview_text
 from vigil.render.slack import (
     ACTION_MUTE_SOURCE,
     ACTION_NOT_RELEVANT,
@@ -29,6 +30,7 @@ from vigil.render.slack import (
     render_reply,
     safe_url,
     summary_sentences,
+    with_confirmations,
 )
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -217,3 +219,36 @@ def test_escaped_text_never_contains_slack_control_sequences(text: str) -> None:
     assert "<" not in escaped and ">" not in escaped
     assert escaped.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").count("&") == 0
     assert mrkdwn_to_text(escaped) == text
+
+
+def _confirmation_blocks(payload: dict[str, Any]) -> list[str]:
+    return [b["elements"][0]["text"] for b in payload["blocks"] if b.get("block_id") == "vigil_confirmations"]
+
+
+def test_an_edit_changes_only_the_confirmation_line() -> None:
+    alert = make_alert()
+    posted = render_alert(alert)
+    assert _confirmation_blocks(posted) == []  # a story with nothing counted yet shows no line
+
+    edited = with_confirmations(posted, 2, True)
+
+    official = ":classical_building: confirmed by an official source"
+    assert _confirmation_blocks(edited) == [f"2 independent outlets · {official}"]
+    # Right after the outlet line, where render_alert puts it; nothing else moves.
+    ids = [b.get("block_id") for b in edited["blocks"]]
+    assert ids.index("vigil_confirmations") == ids.index("vigil_meta") + 1
+    assert [b for b in edited["blocks"] if b.get("block_id") != "vigil_confirmations"] == posted["blocks"]
+    assert edited["metadata"] == posted["metadata"] and edited["text"] == posted["text"]
+    assert_valid_blocks(edited)
+    again = with_confirmations(edited, 3, True)
+    assert _confirmation_blocks(again) == [f"3 independent outlets · {official}"]
+    assert len(again["blocks"]) == len(edited["blocks"])
+
+
+def test_the_preview_of_an_edit_shows_the_new_line_only() -> None:
+    edited = with_confirmations({**render_alert(make_alert()), "channel": "C1"}, 2, False)
+    shown = preview_text("chat.update", edited)
+    assert shown.startswith("── alert edited →")
+    assert "2 independent outlets" in shown
+    assert "PLA drills near Taiwan" in shown.splitlines()[1], "which alert: its one-line text"
+    assert "Ships moved" not in shown, "not the whole alert again"

@@ -108,6 +108,14 @@ class ChatClient(Protocol):
     def post_message(self, channel: str, payload: Record) -> str:
         """Post and return the message's ts."""
 
+    def update_message(self, channel: str, ts: str, payload: Record) -> None:
+        """Replace a posted message's text and blocks (chat.update). Editing is
+        idempotent, so an unknown outcome is simply retried."""
+
+    def get_message(self, channel: str, ts: str) -> Record | None:
+        """A top-level message as Slack shows it now (text, blocks, metadata); None when
+        it is gone. HistoryUnavailable when the history cannot be read."""
+
     def find_message(self, channel: str, *, story_id: str, oldest: datetime,
                      thread_ts: str = "", outlet: str = "") -> str | None:
         """The ts of a message Vigil posted for this story (and outlet, in a thread)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 
 class Severity(IntEnum):
@@ -186,4 +187,10 @@ class Delivery:
     reply_claims: dict[str, str] = field(default_factory=dict)
     # Who holds a pending claim ("host:pid" locally), so a dead holder is seen at once.
     claimed_by: str = ""
+    # The top-level message as posted ({"text", "blocks"}), recorded with the claim so
+    # any worker can later edit it; and the confirmations it shows (independent outlets,
+    # official source), raised only when an edit of the message went out.
+    message: dict[str, Any] = field(default_factory=dict)
+    shown_confirmations: int = 0
+    shown_official: bool = False
     version: int = 0

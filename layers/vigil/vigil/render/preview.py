@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vigil.render.slack import mrkdwn_to_text
+from vigil.render.slack import CONFIRMATIONS_BLOCK_ID, mrkdwn_to_text
 
 
 def preview_text(method: str, payload: Mapping[str, Any]) -> str:
@@ -13,7 +13,13 @@ def preview_text(method: str, payload: Mapping[str, Any]) -> str:
     where = payload.get("channel", "?")
     thread = " (thread reply)" if payload.get("thread_ts") else ""
     lines = [f"── {method} → {where}{thread} " + "─" * 20]
-    for block in payload.get("blocks") or ():
+    blocks = payload.get("blocks") or ()
+    if method == "chat.update" and any(b.get("block_id") == CONFIRMATIONS_BLOCK_ID for b in blocks):
+        # An edit of a posted alert changes its confirmation line: say which alert, and that line.
+        lines[0] = f"── alert edited → {where} " + "─" * 20
+        lines.append("  " + mrkdwn_to_text(str(payload.get("text", ""))))
+        blocks = [b for b in blocks if b.get("block_id") == CONFIRMATIONS_BLOCK_ID]
+    for block in blocks:
         lines.extend(_block_lines(block))
     if not payload.get("blocks"):
         lines.append(mrkdwn_to_text(str(payload.get("text", ""))))

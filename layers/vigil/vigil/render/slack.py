@@ -41,6 +41,8 @@ ACTION_RELEVANT = "vigil_relevant"
 ACTION_NOT_RELEVANT = "vigil_not_relevant"
 ACTION_MUTE_SOURCE = "vigil_mute_source"
 ACTIONS_BLOCK_ID = "vigil_actions"
+META_BLOCK_ID = "vigil_meta"
+CONFIRMATIONS_BLOCK_ID = "vigil_confirmations"
 EVENT_TYPE = "vigil_story"
 
 SEVERITY_EMOJI = {
@@ -261,6 +263,29 @@ def confirmation_line(confirmations: int, official: bool) -> str:
     return " · ".join(parts)
 
 
+def _confirmations_block(confirmations: int, official: bool) -> Block | None:
+    line = confirmation_line(confirmations, official)
+    return {**context(line), "block_id": CONFIRMATIONS_BLOCK_ID} if line else None
+
+
+def with_confirmations(message: Mapping[str, Any], confirmations: int, official: bool) -> Payload:
+    """A posted alert (its text, blocks and metadata) showing new confirmation figures.
+
+    Every other block is kept as it is, including status lines a click added; the
+    line goes where `render_alert` puts it (after the outlet line) when it had none.
+    """
+    blocks = [b for b in message.get("blocks") or [] if b.get("block_id") != CONFIRMATIONS_BLOCK_ID]
+    line = _confirmations_block(confirmations, official)
+    if line is not None:
+        ids = [b.get("block_id") for b in blocks]
+        at = ids.index(META_BLOCK_ID) + 1 if META_BLOCK_ID in ids else len(blocks)
+        blocks.insert(at, line)
+    updated: Payload = {"text": message.get("text", ""), "blocks": blocks}
+    if message.get("metadata"):
+        updated["metadata"] = message["metadata"]
+    return updated
+
+
 def _evidence_line(alert: Alert, names: Mapping[str, str] | None) -> str:
     parts = []
     for match in alert.matches:
@@ -296,11 +321,11 @@ def render_alert(alert: Alert, topic_names: Mapping[str, str] | None = None) -> 
     blocks: list[Block] = [
         context(f"{SEVERITY_EMOJI[severity]} *{severity.label.capitalize()}* · {topic_label}"),
         section(body),
-        context(meta),
+        {**context(meta), "block_id": META_BLOCK_ID},
     ]
-    confirmed = confirmation_line(story.confirmations, story.official)
+    confirmed = _confirmations_block(story.confirmations, story.official)
     if confirmed:
-        blocks.append(context(confirmed))
+        blocks.append(confirmed)
     evidence = _evidence_line(alert, topic_names)
     if evidence:
         blocks.append(context(evidence))

@@ -33,7 +33,7 @@ from vigil.domain.errors import (
 )
 from vigil.domain.models import Alert, Delivery
 from vigil.ports import ChatClient, Clock
-from vigil.render.slack import render_alert, render_reply
+from vigil.render.slack import render_alert, render_reply, with_confirmations
 from vigil.services.store import Store
 
 log = logging.getLogger("vigil.services.delivery")
@@ -44,6 +44,8 @@ CLAIM_GRACE = timedelta(minutes=2)
 # Without channel history, an unresolved claim is taken over after this long (the
 # post may then appear twice if it did land: the cost of not having history).
 CLAIM_LEASE = timedelta(minutes=5)
+# Edits of one alert in a row at most, when racing workers keep raising its figures.
+MAX_EDIT_ROUNDS = 3
 # History is searched from a little before the claim: clocks of workers differ.
 CLOCK_SKEW = timedelta(minutes=1)
 
@@ -105,11 +107,13 @@ class Deliverer:
             resolved = self._resolve_pending(alert, current)
             if resolved is not None:
                 return resolved
+        payload = render_alert(alert, self.topic_names)
         if not self.store.take_over_claim(story_id, channel, current, self.now(), outlet=outlet,
-                                          holder=self.holder):
+                                          holder=self.holder, message=_editable(payload),
+                                          shown=(alert.story.confirmations, alert.story.official)):
             return self._after_claim_lost(alert)
         try:
-            ts = self.post(channel, render_alert(alert, self.topic_names))
+            ts = self.post(channel, payload)
         except ChannelUnavailable as exc:
             self.store.release_delivery(story_id, channel)
             self._disable(channel, str(exc))
@@ -189,6 +193,12 @@ class Deliverer:
     # -- thread reply -------------------------------------------------------
 
     def _reply(self, alert: Alert, delivery: Delivery) -> str:
+        outcome = self._reply_once(alert, delivery)
+        if outcome in ("replied", "duplicate"):
+            self._refresh_confirmations(alert)
+        return outcome
+
+    def _reply_once(self, alert: Alert, delivery: Delivery) -> str:
         story_id, channel, outlet = alert.story.id, alert.channel, alert.item.source_id
         if outlet in delivery.reply_claims:
             claimed_at, holder = _reply_claim(delivery.reply_claims[outlet])
@@ -239,6 +249,59 @@ class Deliverer:
         log.info("reply sent: story=%s channel=%s outlet=%s", story_id, channel, outlet)
         return "replied"
 
+    # -- editing the top-level message as the story is confirmed ---------------
+
+    def _refresh_confirmations(self, alert: Alert) -> None:
+        """Edit the posted alert when its story is better confirmed than the alert shows.
+
+        Runs after each reply (and again when that reply's retry finds it done), so an
+        edit that failed for a moment is redone. Edits of one message may race: when
+        another worker recorded a higher figure meanwhile, its edit may have landed
+        before ours, so the message is edited again with the latest figures (bounded).
+        """
+        story_id, channel = alert.story.id, alert.channel
+        force = False
+        for _ in range(MAX_EDIT_ROUNDS):
+            delivery = self.store.get_delivery(story_id, channel)
+            if delivery is None or delivery.status != "sent" or not delivery.ts:
+                return
+            confirmations, official = self._latest_confirmations(alert)
+            shown = (delivery.shown_confirmations, delivery.shown_official)
+            if not force and not _raises((confirmations, official), shown):
+                return
+            self._edit(channel, delivery, confirmations, official)
+            after = self.store.record_shown(story_id, channel, confirmations, official)
+            force = after is not None and _raises((after.shown_confirmations, after.shown_official),
+                                                  (confirmations, official))
+
+    def _latest_confirmations(self, alert: Alert) -> tuple[int, bool]:
+        # The stored story may have been joined by later reports than this alert's.
+        stored = self.store.get_story(alert.story.id)
+        if stored is None:
+            return alert.story.confirmations, alert.story.official
+        return (max(stored.confirmations, alert.story.confirmations), stored.official or alert.story.official)
+
+    def _edit(self, channel: str, delivery: Delivery, confirmations: int, official: bool) -> None:
+        try:
+            current = self.client.get_message(channel, delivery.ts)
+        except HistoryUnavailable:
+            # Without history, the message as posted (status lines a click added since are lost).
+            current = delivery.message or None
+        if current is None or not current.get("blocks"):
+            # Deleted, or posted as plain text after Slack refused its blocks: nothing to edit.
+            log.info("alert not edited: story=%s channel=%s (no blocks to edit)", delivery.story_id, channel)
+            return
+        payload = with_confirmations({**delivery.message, **current}, confirmations, official)
+        self._pace(channel)
+        try:
+            self.client.update_message(channel, delivery.ts, payload)
+        except (MessageRejected, ChannelUnavailable) as exc:
+            # Too old to edit, deleted, or no longer ours: the thread replies still say it.
+            log.warning("alert not edited: story=%s channel=%s error=%s", delivery.story_id, channel, exc)
+            return
+        log.info("alert edited: story=%s channel=%s confirmations=%d official=%s",
+                 delivery.story_id, channel, confirmations, official)
+
     # -- Slack calls ----------------------------------------------------------
 
     def post(self, channel: str, payload: dict[str, Any]) -> str:
@@ -271,6 +334,16 @@ class Deliverer:
 
     def _disable(self, channel: str, reason: str) -> None:
         disable_channel(self.store, channel, reason)
+
+
+def _raises(figures: tuple[int, bool], shown: tuple[int, bool]) -> bool:
+    """Whether (confirmations, official) says more than what the message shows."""
+    return figures[0] > shown[0] or (figures[1] and not shown[1])
+
+
+def _editable(payload: dict[str, Any]) -> dict[str, Any]:
+    """What of a posted alert a later edit needs (chat.update takes no unfurl flags)."""
+    return {k: payload[k] for k in ("text", "blocks", "metadata") if k in payload}
 
 
 def _reply_claim(value: str) -> tuple[datetime | None, str]:

@@ -344,10 +344,18 @@ class Store:
         return self.take_over_claim(story_id, channel, current, now, outlet=outlet, holder=holder)
 
     def take_over_claim(self, story_id: str, channel: str, current: Delivery | None, now: datetime,
-                        *, outlet: str = "", holder: str = "") -> bool:
-        """Claim (story, channel) if it is still exactly as `current` was read (None: absent)."""
+                        *, outlet: str = "", holder: str = "", message: Record | None = None,
+                        shown: tuple[int, bool] = (0, False)) -> bool:
+        """Claim (story, channel) if it is still exactly as `current` was read (None: absent).
+
+        `message` is the top-level message about to be posted and `shown` the
+        confirmations it displays: kept with the claim so that whoever later edits the
+        posted message (as outlets join) has it, even if this worker dies meanwhile.
+        """
         record = to_record(Delivery(story_id, channel, "pending", claimed_at=now,
-                                    outlets=(outlet,) if outlet else (), claimed_by=holder))
+                                    outlets=(outlet,) if outlet else (), claimed_by=holder,
+                                    message=dict(message or {}), shown_confirmations=shown[0],
+                                    shown_official=shown[1]))
         expect = None if current is None else current.version
         try:
             self.kv.put(f"DELIVERY#{story_id}", channel, _bare(record), expect_version=expect,
@@ -357,9 +365,29 @@ class Store:
         return True
 
     def complete_delivery(self, story_id: str, channel: str, ts: str, outlet: str) -> None:
+        """Slack has the top-level message `ts`: the claim becomes final (its message kept)."""
         now = now_utc()
-        record = to_record(Delivery(story_id, channel, "sent", ts=ts, claimed_at=now, outlets=(outlet,)))
+        claimed = self.get_delivery(story_id, channel)
+        record = to_record(Delivery(
+            story_id, channel, "sent", ts=ts, claimed_at=now, outlets=(outlet,),
+            message=claimed.message if claimed else {},
+            shown_confirmations=claimed.shown_confirmations if claimed else 0,
+            shown_official=claimed.shown_official if claimed else False,
+        ))
         self.kv.put(f"DELIVERY#{story_id}", channel, _bare(record), ttl=now + STORY_TTL)
+
+    def record_shown(self, story_id: str, channel: str, confirmations: int, official: bool) -> Delivery | None:
+        """The top-level message now shows these confirmations (never lowered: edits may
+        race); the delivery as stored afterwards."""
+
+        def raise_shown(data: Record) -> Record | None:
+            shown = int(data.get("shown_confirmations") or 0)
+            was_official = bool(data.get("shown_official"))
+            if confirmations <= shown and (was_official or not official):
+                return None
+            return {"shown_confirmations": max(shown, confirmations), "shown_official": was_official or official}
+
+        return self._update_delivery(story_id, channel, raise_shown) or self.get_delivery(story_id, channel)
 
     def release_delivery(self, story_id: str, channel: str) -> None:
         """Give a claim back after Slack refused the post, so a retry may claim it."""

@@ -155,6 +155,31 @@ class SlackChatClient:
             raise DeliveryOutcomeUnknown("slack answered without a message ts")
         return str(ts)
 
+    def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, **payload)
+        except SlackApiError as exc:
+            raise _classify(exc) from exc
+        except SlackRequestError as exc:
+            raise RetryableDeliveryError(f"slack request not sent: {exc}") from exc
+        except (SlackClientError, OSError, http.client.HTTPException) as exc:
+            # The same edit again is harmless: no reconciliation needed, just a retry.
+            raise RetryableDeliveryError(f"slack connection failed during an edit: {exc}") from exc
+
+    def get_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        # The one message at `ts`: history bounded on both sides by it, inclusive.
+        try:
+            page = self.client.conversations_history(channel=channel, latest=ts, oldest=ts, inclusive=True,
+                                                     limit=1, include_all_metadata=True)
+        except SlackApiError as exc:
+            raise HistoryUnavailable(f"slack history: {exc.response.get('error')}") from exc
+        except (SlackClientError, OSError, http.client.HTTPException) as exc:
+            raise HistoryUnavailable(f"slack history unreachable: {exc}") from exc
+        for message in page.get("messages") or ():
+            if message.get("ts") == ts:
+                return {k: message[k] for k in ("text", "blocks", "metadata") if k in message}
+        return None
+
     def find_message(self, channel: str, *, story_id: str, oldest: datetime,
                      thread_ts: str = "", outlet: str = "") -> str | None:
         cursor: str | None = None

@@ -40,19 +40,32 @@ class OutboxClient:
     def post_message(self, channel: str, payload: dict[str, Any]) -> str:
         return str(self.api_call("chat.postMessage", json={"channel": channel, **payload})["ts"])
 
+    def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
+        self.api_call("chat.update", json={"channel": channel, "ts": ts, **payload})
+
+    def get_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        # The latest line for `ts` is the message as it stands: its post or last edit.
+        for line in reversed(self._lines()):
+            payload = _call_at(line, channel, ts)
+            if payload is not None:
+                return {k: payload[k] for k in ("text", "blocks", "metadata") if k in payload}
+        return None
+
     def find_message(self, channel: str, *, story_id: str, oldest: datetime,
                      thread_ts: str = "", outlet: str = "") -> str | None:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise HistoryUnavailable(f"{self.path}: {exc.strerror or exc}") from exc
-        for line in reversed(lines):
+        for line in reversed(self._lines()):
             found = _match(line, channel, story_id, thread_ts, outlet)
             if found and _ts_value(found) >= oldest.timestamp():
                 return found
         return None
+
+    def _lines(self) -> list[str]:
+        try:
+            return self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise HistoryUnavailable(f"{self.path}: {exc.strerror or exc}") from exc
 
     # -- the WebClient-shaped surface (digests, tests, `vigil event`) ------------
 
@@ -88,19 +101,33 @@ class OutboxClient:
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
-def _match(line: str, channel: str, story_id: str, thread_ts: str, outlet: str) -> str | None:
+def _call(line: str, methods: tuple[str, ...], channel: str) -> tuple[str, dict[str, Any]] | None:
+    """(ts, body) of a line recording one of `methods` in `channel`, else None."""
     try:
         record = json.loads(line)
     except ValueError:
         return None  # a torn last line from a killed writer
     payload = record.get("payload") if isinstance(record, dict) else None
-    if record.get("method") != "chat.postMessage" or not isinstance(payload, dict):
+    if record.get("method") not in methods or not isinstance(payload, dict) or payload.get("channel") != channel:
         return None
-    if payload.get("channel") != channel or (payload.get("thread_ts") or "") != thread_ts:
+    return str(record.get("ts") or ""), payload
+
+
+def _match(line: str, channel: str, story_id: str, thread_ts: str, outlet: str) -> str | None:
+    found = _call(line, ("chat.postMessage",), channel)
+    if found is None or (found[1].get("thread_ts") or "") != thread_ts:
         return None
-    if not is_story_message(payload.get("metadata"), story_id, outlet):
+    if not is_story_message(found[1].get("metadata"), story_id, outlet):
         return None
-    return str(record.get("ts") or "") or None
+    return found[0] or None
+
+
+def _call_at(line: str, channel: str, ts: str) -> dict[str, Any] | None:
+    """The body of a post or edit of top-level message `ts` in `channel`, else None."""
+    found = _call(line, ("chat.postMessage", "chat.update"), channel)
+    if found is None or found[0] != ts or found[1].get("thread_ts"):
+        return None
+    return found[1]
 
 
 def _ts_value(ts: str) -> float:
