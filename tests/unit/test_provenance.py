@@ -164,3 +164,59 @@ def test_a_story_stored_before_counting_counts_its_outlets_when_joined() -> None
     old = Story(id="s1", title="t", first_seen=NOW, last_seen=NOW, sources=("Wire", "Daily"))
     joined = confirmed_by(old, report("paper", OWN_REPORT), "Harbor Ledger")
     assert joined.confirmations == 3
+
+
+def test_owners_come_from_config_the_outlet_table_or_the_state() -> None:
+    assert provenance.owner_of("https://feeds.bbci.co.uk/news/world/asia/rss.xml", "independent") == "BBC"
+    assert provenance.owner_of("https://www.bbc.com/russian/index.xml", "independent") == "BBC"
+    assert provenance.owner_of("https://asia.nikkei.com/rss/feed/nar", "independent") == "Nikkei"
+    assert provenance.owner_of("https://www.globaltimes.cn/rss/outbrain.xml", "state:cn") == "state:cn"
+    assert provenance.owner_of("https://blog.example/feed", "independent") == "", "its own owner"
+    assert provenance.owner_of("https://blog.example/feed", "independent", "Example Media") == "Example Media"
+    # Aggregator entries: the named outlet's owner, not the aggregator's.
+    assert provenance.owner_of_item("", "Google News: Taiwan", "Financial Times", "independent") == "Nikkei"
+    assert provenance.owner_of_item("", "Google News: Taiwan", "Xinhua", "state:cn") == "state:cn"
+    assert provenance.owner_of_item("", "Google News: Taiwan", "Taiwan Weekly", "independent") == ""
+    assert provenance.owner_of_item("BBC", "BBC News: Asia", "BBC News: Asia", "independent") == "BBC"
+
+
+def test_config_reads_an_owner_and_defaults_it(tmp_path: Path) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text('[[sources]]\nid = "bbc"\nurl = "https://feeds.bbci.co.uk/news/rss.xml"\n\n'
+                    '[[sources]]\nid = "a"\nurl = "https://a.example/feed"\nowner = "Example Media"\n\n'
+                    '[[sources]]\nid = "b"\nurl = "https://b.example/feed"\n', encoding="utf-8")
+    assert [s.owner for s in load_sources(path)] == ["BBC", "Example Media", ""]
+    path.write_text('[[sources]]\nid = "x"\nurl = "https://x.example/"\nowner = 3\n')
+    with pytest.raises(ConfigError, match="owner"):
+        load_sources(path)
+
+
+def test_outlets_of_one_owner_confirm_a_story_once() -> None:
+    # Two outlets of one (made-up) media group and one outlet of its own.
+    sources = [Source("group-a", "https://a.example/feed", name="Group A", owner="Example Media"),
+               Source("group-b", "https://b.example/feed", name="Group B", owner="Example Media"),
+               Source("daily", "https://daily.example/feed", name="Daily")]
+    store = known_sources_store(sources, [Subscription("C1", "russia-china-military")])
+    try:
+        def post(source: str, title: str) -> list[int]:
+            name = next(s.display_name for s in sources if s.id == source)
+            item_ = dataclasses.replace(item(source, title), source_name=name)
+            reader = FakeReader({source: FeedOutcome(items=[item_], status=200)})
+            sink = ListSink(store)
+            run_cycle(sources, TOPICS, store, reader, sink, CycleOptions(force=True), now=NOW)
+            return [a.story.confirmations for a in sink.alerts]
+
+        assert post("group-a", WIRE_STORY) == [1]
+        assert post("group-b", OWN_REPORT) == [1], "the same owner's second outlet is not independent"
+        assert post("daily", "Russia, China to fly more joint bomber patrols near Japan, Moscow says") == [2]
+    finally:
+        store.close()
+
+
+def test_slash_sources_names_a_shared_owner(store: Store) -> None:
+    owned = [*SOURCES, Source("bbc-asia", "https://feeds.bbci.co.uk/news/world/asia/rss.xml", name="BBC Asia",
+                              owner="BBC")]
+    commands = Commands(store, TOPICS, owned, admins=frozenset(), now=lambda: NOW)
+    text = commands.handle(SlashCommand(channel="C1", user="U1", text="sources")).as_slack()["text"]
+    assert "BBC Asia · independent · owned by BBC" in text
+    assert "owned by" not in text.split("BBC Asia")[0], "outlets with no shared owner say nothing"

@@ -41,6 +41,9 @@ class Source:
     provenance: str = "independent"
     # page_list: a regular expression on link paths that picks the page's list entries.
     match: str = ""
+    # Who owns the outlet, when it shares an owner with others ("" = its own; see
+    # vigil.domain.provenance.owner_of): outlets of one owner confirm a story once.
+    owner: str = ""
 
     @property
     def display_name(self) -> str:
@@ -80,6 +83,10 @@ class Item:
     source_name: str = ""
     # Filled by the cycle from the source (or, for aggregators, the outlet named per entry).
     provenance: str = ""
+    owner: str = ""
+    # The entry's guid when it is globally unique (normalize.global_guid): an entry
+    # without a link is still recognised in a second feed by it.
+    guid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,9 @@ class Story:
     # all its items, to recognise a reprint of a wire story whichever arrives first.
     wire_prints: tuple[int, ...] = ()
     headline_prints: tuple[int, ...] = ()
+    # Owners of the outlets counted in `confirmations` (an outlet with no known owner
+    # stands for itself): a second outlet of one owner does not count again.
+    owners: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -183,6 +183,28 @@ def url_key(url: str) -> str:
     return "url:" + hashlib.blake2b(url.encode(), digest_size=16).hexdigest()
 
 
+# A guid worth trusting across publishers: a URI with a scheme meant to be globally
+# unique (urn:, tag:, http(s):), a UUID, or one naming a domain ("1234@example.org").
+# Bare serial numbers ("12345") repeat between publishers and are not.
+_GLOBAL_GUID = re.compile(
+    r"^(?:(?:urn|tag|https?):\S+"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|\S*[a-z0-9-]\.[a-z]{2,}\S*)$",
+    re.IGNORECASE,
+)
+
+
+def global_guid(guid: str) -> str:
+    """The entry's guid when it can identify the entry across feeds, else ""."""
+    guid = guid.strip()
+    return guid if len(guid) <= 2048 and _GLOBAL_GUID.match(guid) else ""
+
+
+def guid_key(guid: str) -> str:
+    """The cross-source seen key of a global guid (see `url_key`)."""
+    return "guid:" + hashlib.blake2b(guid.encode(), digest_size=16).hexdigest()
+
+
 def entry_to_item(entry: Mapping[str, Any], source: Source, feed_link: str = "") -> Item | None:
     """Normalize one feedparser entry; None when it has neither title nor link."""
     title = html_to_text(str(entry.get("title") or ""), MAX_TITLE)
@@ -209,6 +231,7 @@ def entry_to_item(entry: Mapping[str, Any], source: Source, feed_link: str = "")
         published=entry_time(entry),
         lang=lang,
         source_name=outlet,
+        guid=global_guid(guid),
     )
 
 

@@ -70,6 +70,59 @@ KNOWN_OUTLETS: dict[str, str] = {
 }
 
 
+# Outlets that share an owner: their reports of one story are one confirmation, not
+# several (host suffix or aggregator outlet name, folded to lower case -> owner). An
+# outlet not listed is its own owner; a state-affiliated one is owned by its state.
+OWNER_HOSTS: dict[str, str] = {
+    "bbc.co.uk": "BBC", "bbc.com": "BBC", "bbci.co.uk": "BBC",
+    "voanews.com": "USAGM", "rfa.org": "USAGM", "rferl.org": "USAGM", "svoboda.org": "USAGM",
+    "nikkei.com": "Nikkei", "ft.com": "Nikkei",
+    "wsj.com": "News Corp", "dowjones.com": "News Corp", "thetimes.co.uk": "News Corp",
+    "nypost.com": "News Corp", "marketwatch.com": "News Corp", "barrons.com": "News Corp",
+    "defensenews.com": "Sightline Media", "militarytimes.com": "Sightline Media",
+    "c4isrnet.com": "Sightline Media", "navytimes.com": "Sightline Media",
+    "taipeitimes.com": "Liberty Times", "ltn.com.tw": "Liberty Times",
+    "theguardian.com": "Guardian Media Group", "guardian.co.uk": "Guardian Media Group",
+    "reuters.com": "Thomson Reuters", "apnews.com": "Associated Press", "afp.com": "AFP",
+}
+OWNER_OUTLETS: dict[str, str] = {
+    "bbc": "BBC", "bbc news": "BBC", "bbc russian": "BBC",
+    "voice of america": "USAGM", "voa": "USAGM", "radio free asia": "USAGM",
+    "radio free europe/radio liberty": "USAGM", "rfe/rl": "USAGM",
+    "nikkei asia": "Nikkei", "financial times": "Nikkei",
+    "the wall street journal": "News Corp", "wall street journal": "News Corp", "the times": "News Corp",
+    "defense news": "Sightline Media", "military times": "Sightline Media",
+    "taipei times": "Liberty Times", "liberty times net": "Liberty Times",
+    "the guardian": "Guardian Media Group",
+    "reuters": "Thomson Reuters", "associated press": "Associated Press", "ap news": "Associated Press",
+    "afp": "AFP",
+}
+
+
+def owner_of(url: str, provenance: str, configured: str = "") -> str:
+    """Who owns a source: as configured, else the table's, else its state (state media),
+    else "" (the outlet is its own owner)."""
+    if configured:
+        return configured
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        host = ""
+    for suffix, owner in OWNER_HOSTS.items():
+        if host == suffix or host.endswith("." + suffix):
+            return owner
+    return provenance if provenance.startswith(STATE_PREFIX) else ""
+
+
+def owner_of_item(source_owner: str, source_name: str, outlet: str, item_provenance: str) -> str:
+    """An item's owner: its source's, unless an aggregator named another outlet (then that
+    outlet's owner by name, its state for state media, or "" for its own)."""
+    if not outlet or outlet == source_name:
+        return source_owner
+    named = OWNER_OUTLETS.get(outlet.strip().lower(), "")
+    return named or (item_provenance if item_provenance.startswith(STATE_PREFIX) else "")
+
+
 def is_valid(provenance: str) -> bool:
     return provenance in (OFFICIAL, WIRE, INDEPENDENT) or bool(_STATE.match(provenance))
 

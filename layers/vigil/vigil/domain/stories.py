@@ -763,7 +763,8 @@ def headline_print(title: str) -> int:
 
 def confirmed_by(story: Story, item: Item, outlet: str) -> Story:
     """The story with `item`'s confirmation counted: once per independent outlet, never for
-    an official source (flagged instead) nor for a reprint of one wire story."""
+    an official source (flagged instead), a reprint of one wire story, or a second outlet
+    of an owner already counted."""
     if not story.headline_prints and not story.official and story.sources:
         # A story stored before confirmations were counted: each outlet it has counts.
         story = dataclasses.replace(story, confirmations=len(story.sources))
@@ -772,10 +773,12 @@ def confirmed_by(story: Story, item: Item, outlet: str) -> Story:
     printed = headline_print(item.title)
     is_wire = item.provenance == provenance.WIRE
     reprint = printed in story.wire_prints or (is_wire and printed in story.headline_prints)
-    counts = outlet not in story.sources and not reprint
+    owner = item.owner or outlet
+    counts = outlet not in story.sources and owner not in story.owners and not reprint
     return dataclasses.replace(
         story,
         confirmations=story.confirmations + (1 if counts else 0),
+        owners=(*story.owners, owner) if counts else story.owners,
         wire_prints=(*story.wire_prints, printed) if is_wire else story.wire_prints,
         headline_prints=story.headline_prints if printed in story.headline_prints
         else (*story.headline_prints, printed),

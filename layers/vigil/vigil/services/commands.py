@@ -579,8 +579,10 @@ def _sources(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply:
                                  ("added from Slack", source.id in custom)) if on]
         note = f" _({', '.join(flags)})_" if flags else ""
         kind = "" if source.kind == "feed" else f" · {escape(source.kind)}"
+        owner = source.owner if source.owner and source.owner != source.provenance else ""
+        owned = f" · owned by {escape(owner)}" if owner else ""
         lines.append(f"• `{escape(source.id)}` {escape(source.display_name)}{note} · "
-                     f"{escape(provenance.label(source.provenance))}{kind}")
+                     f"{escape(provenance.label(source.provenance))}{owned}{kind}")
     if not lines:
         return CommandReply("No sources are configured.")
     # An ephemeral reply is one message: keep it well under Slack's 40k text limit.
@@ -671,7 +673,9 @@ def _source_add(c: Commands, cmd: SlashCommand, args: list[str]) -> CommandReply
         raise UsageError("NAME needs at least one letter or digit.")
     if c.find_source(source_id) or any(s.url == url for s in c.all_sources()):
         return CommandReply(f"A source `{escape(source_id)}` or that URL already exists.")
-    c.store.put_custom_source(Source(id=source_id, url=url, name=name, provenance=provenance.of_url(url)))
+    origin = provenance.of_url(url)
+    c.store.put_custom_source(Source(id=source_id, url=url, name=name, provenance=origin,
+                                     owner=provenance.owner_of(url, origin)))
     return CommandReply(f"Added source `{escape(source_id)}` ({escape(url)}); it is polled from the next cycle.")
 
 

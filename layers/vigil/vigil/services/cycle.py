@@ -29,7 +29,7 @@ from vigil.domain.models import (
     Topic,
     TopicMatch,
 )
-from vigil.domain.normalize import url_key
+from vigil.domain.normalize import guid_key, url_key
 from vigil.domain.stories import StoryClusterer
 from vigil.ports import AlertSink, FeedReader
 from vigil.services.store import Store
@@ -241,6 +241,9 @@ def _process_items(
             continue
         if not item.provenance:
             item.provenance = provenance.of_item(source.provenance, source.display_name, item.source_name)
+        if not item.owner:
+            item.owner = provenance.owner_of_item(source.owner, source.display_name, item.source_name,
+                                                  item.provenance)
         aliases = _aliases(item)
         backlog = first_poll and not health.should_alert_on_first_poll(item, now, options.backlog_grace)
         matches = [] if backlog else classifier.classify(item.title, item.summary, item.lang)
@@ -295,8 +298,12 @@ def _new_in_list(store: Store, source: Source, items: list[Item], now: datetime)
 
 
 def _aliases(item: Item) -> list[str]:
-    """Seen keys the item shares with every source: its canonical URL."""
-    return [url_key(item.url)] if item.url else []
+    """Seen keys the item shares with every source: its canonical URL, or for an entry
+    without a link its global guid. The same basis as its own key (`item_key`), so
+    entries a feed tells apart are never merged (some feeds give every entry one guid)."""
+    if item.url:
+        return [url_key(item.url)]
+    return [guid_key(item.guid)] if item.guid else []
 
 
 def _copies_of_seen(store: Store, items: Sequence[Item]) -> set[str]:

@@ -16,7 +16,7 @@ from vigil.domain.models import SOURCE_KINDS, Source
 
 OFFICIAL_KINDS = frozenset({"federal_register", "ofac", "uk_sanctions", "eu_sanctions"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-SOURCE_KEYS = ("id", "url", "name", "lang", "interval_minutes", "kind", "provenance", "match")
+SOURCE_KEYS = ("id", "url", "name", "lang", "interval_minutes", "kind", "provenance", "match", "owner")
 
 
 def default_path(name: str) -> Path:
@@ -92,8 +92,12 @@ def source_from_table(table: Any, where: str) -> Source:
         re.compile(match)
     except re.error as exc:
         raise ConfigError(f"{where} ({sid}): 'match' is not a valid regular expression: {exc}") from None
+    owner = table.get("owner", "")
+    if not isinstance(owner, str) or len(owner) > 100:
+        raise ConfigError(f"{where} ({sid}): 'owner' must be a name of at most 100 characters")
     return Source(id=sid, url=url, name=name, lang=lang or "en", interval_minutes=interval,
-                  kind=kind, provenance=origin, match=match)
+                  kind=kind, provenance=origin, match=match,
+                  owner=provenance.owner_of(url, origin, owner.strip()))
 
 
 def _no_unknown_keys(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
