@@ -311,6 +311,21 @@ def test_completed_delivery_is_never_claimed_again(store: Store) -> None:
     assert store.claim_delivery("s1", "C1", lease=timedelta(0)) is False
 
 
+def test_the_posted_message_and_its_figures_survive_completion_and_only_rise(store: Store) -> None:
+    message = {"text": "story", "metadata": {"event_type": "vigil_story", "event_payload": {"story_id": "s1"}},
+               "blocks": [{"type": "context", "block_id": "vigil_confirmations",
+                           "elements": [{"type": "mrkdwn", "text": "1 independent outlet"}]}]}
+    assert store.take_over_claim("s1", "C1", None, datetime.now(UTC), outlet="bbc", message=message,
+                                 shown=(1, False))
+    store.complete_delivery("s1", "C1", ts="1.2", outlet="bbc")
+    d = store.get_delivery("s1", "C1")
+    assert (d.message, d.shown_confirmations, d.shown_official) == (message, 1, False)
+    assert store.record_shown("s1", "C1", 3, False).shown_confirmations == 3
+    after = store.record_shown("s1", "C1", 2, True)  # a slower edit: the count never goes down
+    assert (after.shown_confirmations, after.shown_official) == (3, True)
+    assert store.get_delivery("s1", "C1").message == message
+
+
 def test_released_claim_can_be_claimed_again(store: Store) -> None:
     store.claim_delivery("s1", "C1")
     store.release_delivery("s1", "C1")
