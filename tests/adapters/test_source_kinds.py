@@ -9,6 +9,7 @@ the source is official and names the parties. Additions we make to a real sample
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from vigil.adapters.config.sources import load_sources
 from vigil.adapters.config.topics import load_topics
 from vigil.adapters.feeds.reader import HttpFeedReader
 from vigil.adapters.http.fetch import ALLOW_PRIVATE_ENV, Fetcher, FetchOptions
@@ -311,3 +313,28 @@ def test_sources_check_shows_kind_provenance_and_what_each_found(
     assert rows["ofac"][:5] == ["ofac", "ofac", "official", "200", "25"]
     assert rows["fr"][:5] == ["fr", "federal_register", "official", "200", "2"]
     assert rows["fr"][6].startswith("newest: Combined Notice of Filings")
+
+
+# Written for this test (our wording, the shape of an index of dated action pages): the
+# shipped OFAC Recent Actions source picks its entries by its own `match`.
+def _recent_actions(entries: list[tuple[str, str]]) -> bytes:
+    links = "".join(f'<li><a href="/recent-actions/{day}">{title}</a></li>' for day, title in entries)
+    return (f'<html><body><nav><a href="/recent-actions">Recent Actions</a><a href="/faqs">FAQs</a></nav>'
+            f"<ul>{links}</ul></body></html>").encode()
+
+
+def test_shipped_ofac_recent_actions_source_alerts_once_per_new_action(
+    server: tuple[str, dict[str, bytes]],
+) -> None:
+    shipped = next(s for s in load_sources() if s.id == "ofac-recent-actions")
+    older = [("20261118", "Counter Terrorism Designations; Iran-related Designation Removal"),
+             ("20261117", "Publication of Amended Cyber-related General License")]
+    base, bodies = server
+    actions = Poller(dataclasses.replace(shipped, url=f"{base}/recent-actions"), bodies)
+    alerts, report = actions.poll(_recent_actions(older))
+    assert alerts == [] and report.items_fetched == 2, "the navigation links are not entries"
+    newest = ("20261120", "Russia-related Designations; Issuance of Russia-related General License")
+    alert = only(actions.poll(_recent_actions([newest, *older]))[0])
+    assert alert.item.url.endswith("/recent-actions/20261120")
+    assert [m.topic for m in alert.matches] == ["sanctions"]
+    assert "(official)" in json.dumps(render_alert(alert))
