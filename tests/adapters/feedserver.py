@@ -94,6 +94,7 @@ class FeedServer:
     def __init__(self, tls: tuple[str, str] | None = None) -> None:
         """`tls`: (certificate, key) PEM files to serve HTTPS instead of HTTP."""
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.arrivals: list[tuple[float, str]] = []  # (monotonic time, path) of each request
         self.in_flight = 0
         self.max_in_flight = 0
         self.flaky_seen: set[str] = set()
@@ -139,6 +140,7 @@ class FeedServer:
     def enter(self, path: str, headers: dict[str, str]) -> None:
         with self._lock:
             self.requests.append((path, headers))
+            self.arrivals.append((time.monotonic(), path))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 

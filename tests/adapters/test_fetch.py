@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from vigil.adapters.feeds.parse import parse_feed
@@ -322,6 +323,25 @@ def test_per_host_limit_bounds_concurrent_requests() -> None:
     assert all(r.ok for r in results)
     # Two hosts, one request each at a time.
     assert srv.max_in_flight == 2
+
+
+def test_a_host_that_asks_for_spacing_gets_one_request_at_a_time_that_far_apart() -> None:
+    def resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    spacing = 0.3
+    with FeedServer() as srv:
+        options = FetchOptions(total_timeout=2.0, allow_private=True, host_intervals={"spaced.test": spacing})
+        fetcher = Fetcher(options, resolver=resolver)
+        jobs = [FetchJob(f"{host}-{i}", f"http://{host}:{srv.port}/feed/{host}-{i}")
+                for host in ("spaced.test", "other.test") for i in range(3)]
+        results = list(fetcher.fetch_many(jobs))
+    assert all(r.ok for r in results)
+    spaced = [t for t, path in srv.arrivals if "spaced.test" in path]
+    others = [t for t, path in srv.arrivals if "other.test" in path]
+    assert len(spaced) == 3 and all(b - a >= spacing * 0.95 for a, b in pairwise(spaced))
+    assert max(others) < spaced[-1], "other hosts are not held up by the spaced one"
+    assert FetchOptions().host_intervals == {"api.gdeltproject.org": 5.0}, "GDELT's guidance by default"
 
 
 BAD_SOURCES = [

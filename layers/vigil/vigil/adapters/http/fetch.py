@@ -22,7 +22,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -107,6 +107,9 @@ class FetchResult:
         return not self.error and self.status == 304
 
 
+HOST_INTERVALS: Mapping[str, float] = {"api.gdeltproject.org": 5.0}
+
+
 @dataclass(frozen=True, slots=True)
 class FetchOptions:
     connect_timeout: float = 5.0
@@ -118,6 +121,9 @@ class FetchOptions:
     backoff: float = 0.5  # seconds before the first retry; doubles each time
     max_workers: int = 128  # mostly waiting on the network; parsing runs elsewhere
     per_host: int = 2
+    # Hosts that ask for spacing between requests: one request at a time, at least this
+    # many seconds apart (GDELT's DOC API asks for about one request per 5 seconds).
+    host_intervals: Mapping[str, float] = field(default_factory=lambda: dict(HOST_INTERVALS))
     # The guard's switch (VIGIL_ALLOW_PRIVATE_NETWORKS), passed in by the runtime: this
     # module reads no environment. Explicit networks are allowed even with the guard on
     # (an intranet feed, or a loopback test server).
@@ -580,6 +586,8 @@ class _HostScheduler:
         self.fetcher = fetcher
         self.jobs = jobs
         self.per_host = max(1, fetcher.options.per_host)
+        self.intervals = fetcher.options.host_intervals
+        self.next_start: dict[str, float] = {}
         self.waiting: dict[str, deque[FetchJob]] = {}
         self.running: dict[str, int] = {}
         self.lock = threading.Lock()
@@ -621,11 +629,22 @@ class _HostScheduler:
         started = []
         with self.lock:
             waiting = self.waiting[host]
-            while waiting and self.running.get(host, 0) < self.per_host:
+            limit = 1 if host in self.intervals else self.per_host
+            while waiting and self.running.get(host, 0) < limit:
                 job = waiting.popleft()
                 self.running[host] = self.running.get(host, 0) + 1
-                started.append((job, host, self.pool.submit(self.fetcher.fetch, job)))
+                started.append((job, host, self.pool.submit(self._fetch_spaced, job, host)))
         return started
+
+    def _fetch_spaced(self, job: FetchJob, host: str) -> FetchResult:
+        interval = self.intervals.get(host)
+        if interval:
+            # One request at a time for such a host, so only this worker waits for its turn.
+            wait = self.next_start.get(host, 0.0) - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self.next_start[host] = time.monotonic() + interval
+        return self.fetcher.fetch(job)
 
     def _finished(self, future: Future[FetchResult], job: FetchJob, host: str) -> None:
         try:
