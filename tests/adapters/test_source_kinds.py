@@ -80,7 +80,8 @@ def server() -> Iterator[tuple[str, dict[str, bytes]]]:
 
 def poller(server: tuple[str, dict[str, bytes]], kind: str, path: str, **extra: str) -> Poller:
     base, bodies = server
-    name = {"ofac": "OFAC Consolidated List", "uk_sanctions": "UK Sanctions List",
+    name = {"ofac": "OFAC Consolidated List", "ofac_delta": "OFAC SDN List changes",
+            "uk_sanctions": "UK Sanctions List",
             "eu_sanctions": "EU Financial Sanctions List", "federal_register": "Federal Register: BIS",
             "page_list": "Taiwan MND PLA activities"}[kind]
     return Poller(Source(id=kind.replace("_", "-"), url=f"{base}{path}", name=name, kind=kind,
@@ -170,6 +171,61 @@ def test_the_ofac_item_joins_the_news_story_about_the_same_action_as_the_primary
     assert reply.story.official and reply.story.confirmations == 1
     text = json.dumps(render_reply(reply))
     assert "Primary source" in text and "(official)" in text and "ALFA-BANK" in text
+
+
+# ---------------------------------------------------------------- OFAC delta file
+
+# Written by us: no real delta file could be obtained. The layout is the one public
+# parsers of `changes/latest` read (namespace, publicationInfo, entity id/action, names,
+# programmes, features, addresses); every name and id is invented.
+def _delta(published: datetime, *entities: tuple[str, str, str, str, str]) -> bytes:
+    body = "".join(
+        f'<entity id="{uid}" action="{action}"><generalInfo><identityId>{uid}1</identityId>'
+        f'<entityType refId="601">Entity</entityType></generalInfo>'
+        f"<sanctionsLists><sanctionsList>SDN List</sanctionsList></sanctionsLists>"
+        f"<sanctionsPrograms><sanctionsProgram>{programme}</sanctionsProgram></sanctionsPrograms>"
+        f"<names><name><isPrimary>false</isPrimary><aliasType>A.K.A.</aliasType><translations><translation>"
+        f"<isPrimary>true</isPrimary><formattedFullName>{name} TRADING</formattedFullName></translation>"
+        f"</translations></name><name><isPrimary>true</isPrimary><translations><translation>"
+        f"<isPrimary>true</isPrimary><formattedFullName>{name}</formattedFullName></translation>"
+        f"</translations></name></names>"
+        f"<addresses><address><city>Harbin</city><country>{country}</country></address></addresses></entity>"
+        for uid, action, name, programme, country in entities)
+    return (f'<?xml version="1.0" encoding="utf-8"?><sanctionsData xmlns="https://www.treasury.gov/ofac/DeltaFile/1.0">'
+            f"<publicationInfo><datePublished>{published.isoformat()}</datePublished>"
+            f"<publicationType>Standard Action</publicationType></publicationInfo>"
+            f"<entities>{body}</entities></sanctionsData>").encode()
+
+
+def test_ofac_delta_old_publication_is_a_baseline_and_a_new_one_is_one_official_alert(
+    server: tuple[str, dict[str, bytes]],
+) -> None:
+    delta = poller(server, "ofac_delta", "/changes/latest")
+    old = _delta(NOW - timedelta(days=20), ("91001", "add", "NORTHERN LANTERN LLC", "SDGT", "Cyprus"))
+    alerts, report = delta.poll(old)
+    assert alerts == [] and report.items_fetched == 1, "a publication from before the first poll is backlog"
+
+    new = _delta(NOW + timedelta(minutes=50),
+                 ("91002", "add", "AMUR PRECISION MACHINERY CO., LTD.", "RUSSIA-EO14024", "China"),
+                 ("91003", "add", "VOLGA OPTICS JOINT STOCK COMPANY", "RUSSIA-EO14024", "Russia"),
+                 ("91001", "change", "NORTHERN LANTERN LLC", "SDGT", "Cyprus"),
+                 ("90077", "remove", "OLD HARBOUR SHIPPING", "IRAN", "Iran"))
+    alert = only(delta.poll(new)[0])
+    assert alert.item.title == ("OFAC sanctions 2 parties: AMUR PRECISION MACHINERY (China), "
+                                "VOLGA OPTICS (Russia)"), "additions only, primary names, legal forms dropped"
+    assert alert.item.url == f"https://ofac.treasury.gov/recent-actions/{NOW + timedelta(minutes=50):%Y%m%d}"
+    assert alert.item.published == NOW + timedelta(minutes=50)
+    assert "RUSSIA-EO14024" in alert.item.summary and "Russia and China-related" in alert.item.summary
+    assert [m.topic for m in alert.matches] == ["sanctions"]
+    assert "(official)" in json.dumps(render_alert(alert))
+    assert delta.poll(new)[0] == [], "the same publication again is nothing new"
+
+
+def test_ofac_delta_that_is_not_one_is_a_clear_source_error(server: tuple[str, dict[str, bytes]]) -> None:
+    delta = poller(server, "ofac_delta", "/changes/latest")
+    alerts, report = delta.poll(b'<?xml version="1.0"?><sdnList><publshInformation/></sdnList>')
+    assert alerts == [] and report.sources_failed == 1
+    assert "expected an OFAC delta <sanctionsData>" in report.failures[0][1]
 
 
 # ---------------------------------------------------------------- UK and EU lists

@@ -137,7 +137,8 @@ def test_sources_shipped_off_are_valid_once_uncommented(tmp_path: Path) -> None:
     path = tmp_path / "off.toml"
     path.write_text("\n".join(tables), encoding="utf-8")
     kinds = {s.id: s.kind for s in load_sources(path)}
-    assert kinds == {"eu-fsf": "eu_sanctions", "mnd-pla-activity": "page_list", "japan-joint-staff": "page_list"}
+    assert kinds == {"eu-fsf": "eu_sanctions", "ofac-changes": "ofac_delta", "mnd-pla-activity": "page_list",
+                     "japan-joint-staff": "page_list"}
 
 
 def test_slash_sources_shows_each_sources_provenance_and_kind(store: Store) -> None:

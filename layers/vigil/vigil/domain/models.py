@@ -26,7 +26,7 @@ class Severity(IntEnum):
 
 
 # How a source is read; "feed" is RSS/Atom (docs/SOURCES.md describes each kind).
-SOURCE_KINDS = ("feed", "federal_register", "ofac", "uk_sanctions", "eu_sanctions", "page_list")
+SOURCE_KINDS = ("feed", "federal_register", "ofac", "ofac_delta", "uk_sanctions", "eu_sanctions", "page_list")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from vigil.domain import provenance
 from vigil.domain.errors import ConfigError
 from vigil.domain.models import SOURCE_KINDS, Source
 
-OFFICIAL_KINDS = frozenset({"federal_register", "ofac", "uk_sanctions", "eu_sanctions"})
+OFFICIAL_KINDS = frozenset({"federal_register", "ofac", "ofac_delta", "uk_sanctions", "eu_sanctions"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 SOURCE_KEYS = ("id", "url", "name", "lang", "interval_minutes", "kind", "provenance", "match", "owner")
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vigil.adapters.sources import eu_sanctions, federal_register, ofac, page_list, uk_sanctions
+from vigil.adapters.sources import eu_sanctions, federal_register, ofac, ofac_delta, page_list, uk_sanctions
 from vigil.adapters.sources.xmltools import DocumentError
 from vigil.domain.models import Item, Source
 
 PARSERS: dict[str, Callable[[bytes, Source], list[Item]]] = {
     "federal_register": federal_register.parse,
     "ofac": ofac.parse,
+    "ofac_delta": ofac_delta.parse,
     "uk_sanctions": uk_sanctions.parse,
     "eu_sanctions": eu_sanctions.parse,
     "page_list": page_list.parse,
