@@ -7,15 +7,12 @@ edit Slack refuses costs nothing else, and racing edits end on the latest figure
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from vigil.adapters.slack.client import SlackChatClient, web_client
-from vigil.adapters.state.sqlite import SQLiteKV
 from vigil.domain.errors import RetryableDeliveryError
 from vigil.domain.models import Alert
 from vigil.services.delivery import Deliverer
@@ -36,13 +33,6 @@ def line_of(message: dict[str, Any]) -> str:
         if block.get("block_id") == "vigil_confirmations":
             return " ".join(e["text"] for e in block["elements"])
     return ""
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(SQLiteKV(tmp_path / "state.db"))
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import io
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,13 +41,6 @@ def make_alert(channel: str = "C1", story_id: str = "s1", source: str = "reuters
                 source_name=source.title())
     match = TopicMatch("taiwan", 2.5, Severity.NOTABLE, ("PLA", "Taiwan"))
     return Alert(channel, story, item, (match,), kind)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(SQLiteKV(tmp_path / "state.db"))
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -141,30 +141,18 @@ class SlackChatClient:
         self.client = client
 
     def post_message(self, channel: str, payload: dict[str, Any]) -> str:
-        try:
-            response = self.client.chat_postMessage(channel=channel, **payload)
-        except SlackApiError as exc:
-            raise _classify(exc) from exc
-        except SlackRequestError as exc:
-            # Raised before anything was sent (a malformed request): never posted.
-            raise RetryableDeliveryError(f"slack request not sent: {exc}") from exc
-        except (SlackClientError, OSError, http.client.HTTPException) as exc:
-            raise DeliveryOutcomeUnknown(f"slack connection failed, outcome unknown: {exc}") from exc
+        response = _send(lambda: self.client.chat_postMessage(channel=channel, **payload),
+                         cut_off=lambda exc: DeliveryOutcomeUnknown(
+                             f"slack connection failed, outcome unknown: {exc}"))
         ts = response.get("ts") if response is not None else None
         if not ts:
             raise DeliveryOutcomeUnknown("slack answered without a message ts")
         return str(ts)
 
     def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
-        try:
-            self.client.chat_update(channel=channel, ts=ts, **payload)
-        except SlackApiError as exc:
-            raise _classify(exc) from exc
-        except SlackRequestError as exc:
-            raise RetryableDeliveryError(f"slack request not sent: {exc}") from exc
-        except (SlackClientError, OSError, http.client.HTTPException) as exc:
-            # The same edit again is harmless: no reconciliation needed, just a retry.
-            raise RetryableDeliveryError(f"slack connection failed during an edit: {exc}") from exc
+        # The same edit again is harmless: a cut-off edit needs no reconciliation, just a retry.
+        _send(lambda: self.client.chat_update(channel=channel, ts=ts, **payload),
+              cut_off=lambda exc: RetryableDeliveryError(f"slack connection failed during an edit: {exc}"))
 
     def get_message(self, channel: str, ts: str) -> dict[str, Any] | None:
         # The one message at `ts`: history bounded on both sides by it, inclusive.
@@ -204,6 +192,20 @@ class SlackChatClient:
             raise HistoryUnavailable(f"slack history: {exc.response.get('error')}") from exc
         except (SlackClientError, OSError, http.client.HTTPException) as exc:
             raise HistoryUnavailable(f"slack history unreachable: {exc}") from exc
+
+
+def _send(call: Callable[[], Any], *, cut_off: Callable[[Exception], Exception]) -> Any:
+    """One Web API call with slack_sdk's errors as the domain's; `cut_off` says what a
+    connection lost after the request went out means for this call."""
+    try:
+        return call()
+    except SlackApiError as exc:
+        raise _classify(exc) from exc
+    except SlackRequestError as exc:
+        # Raised before anything was sent (a malformed request): Slack did nothing.
+        raise RetryableDeliveryError(f"slack request not sent: {exc}") from exc
+    except (SlackClientError, OSError, http.client.HTTPException) as exc:
+        raise cut_off(exc) from exc
 
 
 def _classify(exc: SlackApiError) -> Exception:
