@@ -195,7 +195,7 @@ class _Quoter:
     def _field(self, field: str) -> PlacedWords:
         found = self._fields.get(field)
         if found is None:  # worked out once per item, for the first topic that asks
-            found = self._fields[field] = PlacedWords(self.texts[field])
+            found = self._fields[field] = PlacedWords(self.texts[field], self.scan.field_words(field))
         return found
 
     def __call__(self, leaves: list[int], actors: frozenset[int]) -> tuple[str, ...]:
@@ -204,46 +204,51 @@ class _Quoter:
         seen: set[str] = set()
         covered: list[tuple[str, int, int]] = []  # subject runs: actor words inside them are quoted
         # Subject terms, then actors, each in text order; the text is read only until enough.
+        # A run (matched words next to each other) is its field, its end and its parts.
         for actors_only in (False, True):
-            run: _Run | None = None
-            for field, start, end, late in positions:
+            field = ""
+            run_end = 0
+            parts: list[tuple[int, int]] = []
+            for at, start, end, late in positions:
                 if late is not actors_only:
                     continue
-                if actors_only and any(f == field and s <= start and end <= e for f, s, e in covered):
+                if actors_only and any(f == at and s <= start and end <= e for f, s, e in covered):
                     continue
-                if run is not None and run.field == field and start <= run.end and self._joins(field, run.end, start):
-                    run.parts.append((start, end))
-                    run.end = max(run.end, end)
+                if at == field and start <= run_end and (start < run_end or self._adjacent(at, start)):
+                    parts.append((start, end))
+                    run_end = max(run_end, end)
                     continue
-                if run is not None and self._quote(run, seen, quoted, covered):
+                if parts and self._quote(field, parts, run_end, actors_only, seen, quoted, covered):
                     return tuple(quoted)
-                run = _Run(field, start, end, late, [(start, end)])
-            if run is not None and self._quote(run, seen, quoted, covered):
+                field, run_end, parts = at, end, [(start, end)]
+            if parts and self._quote(field, parts, run_end, actors_only, seen, quoted, covered):
                 return tuple(quoted)
         return tuple(quoted)
 
-    def _quote(self, run: _Run, seen: set[str], quoted: list[str], covered: list[tuple[str, int, int]]) -> bool:
+    def _quote(self, field: str, parts: list[tuple[int, int]], end: int, actors: bool, seen: set[str],
+               quoted: list[str], covered: list[tuple[str, int, int]]) -> bool:
         """Add the run's phrase (if any); True when MAX_EVIDENCE phrases are quoted."""
-        if not run.actors:
-            covered.append((run.field, run.start, run.end))
-        phrase = self._phrase(run, seen)
+        if not actors:
+            covered.append((field, parts[0][0], end))
+        phrase = self._phrase(field, parts, end, seen)
         if phrase:
             quoted.append(phrase)
         return len(quoted) >= MAX_EVIDENCE
 
-    def _joins(self, field: str, end: int, start: int) -> bool:
-        """Whether words `end - 1` and `start` stand next to each other in the text."""
-        if start < end:
-            return True
-        gap = self._field(field).gap(start)
-        return gap is not None and not gap.strip(" -\u2010\u2011\u00a0")
+    def _adjacent(self, field: str, k: int) -> bool:
+        """Whether words `k - 1` and `k` stand next to each other in the text (only
+        spaces or a hyphen between)."""
+        words_of = self._field(field)
+        spans = words_of.through(k)
+        if not 0 < k < len(spans):
+            return False
+        return not words_of.text[spans[k - 1][1] : spans[k][0]].strip(" -\u2010\u2011\u00a0")
 
-    def _phrase(self, run: _Run, seen: set[str]) -> str:
+    def _phrase(self, field: str, parts: list[tuple[int, int]], run_end: int, seen: set[str]) -> str:
         """The run's text without function words at its ends; "" when nothing is left or
         the same words were quoted already (`seen`, updated)."""
-        words_of = self._field(run.field)
+        words_of = self._field(field)
         tokens = words_of.tokens
-        parts = run.parts
         first, last = 0, len(parts)
         while first < last and parts[first][1] - parts[first][0] == 1 and (
             tokens[parts[first][0]] in EVIDENCE_STOP_WORDS
@@ -256,27 +261,24 @@ class _Quoter:
         if first >= last:
             return ""
         start = parts[first][0]
-        end = run.end if last == len(parts) else max(b for _, b in parts[first:last])
+        end = run_end if last == len(parts) else max(b for _, b in parts[first:last])
         end = min(end, len(tokens))
         # A matched part of a hyphenated word is quoted whole ("военно-морских", not "военно").
-        while start > 0 and words_of.gap(start) in _HYPHENS:
+        text = words_of.text
+        spans = words_of.through(end)
+        while 0 < start < len(spans) and text[spans[start - 1][1] : spans[start][0]] in _HYPHENS:
             start -= 1
-        while end < len(tokens) and words_of.gap(end) in _HYPHENS:
+        while end < len(tokens):
+            spans = words_of.through(end)
+            if not (end < len(spans) and text[spans[end - 1][1] : spans[end][0]] in _HYPHENS):
+                break
             end += 1
         key = tokens[start] if end - start == 1 else " ".join(tokens[start:end])
         if not key or key in seen:
             return ""
         seen.add(key)
-        return words_of.quote(start, end) or key  # the normalized words if the text's cannot be placed
-
-
-@dataclass(slots=True)
-class _Run:
-    field: str
-    start: int
-    end: int
-    actors: bool  # only who/where terms
-    parts: list[tuple[int, int]]  # the matched terms it joins, (first word, end word)
+        # The normalized words if the text's cannot be placed.
+        return text[spans[start][0] : spans[end - 1][1]] if end - 1 < len(spans) else key
 
 
 @dataclass(frozen=True, slots=True)

@@ -985,11 +985,19 @@ class Scan:
     """The terms found in one item (title and summary), shared by every query."""
 
     # A plain slotted class: a frozen dataclass's __init__ costs ~1 us per item.
-    __slots__ = ("found", "title_end")
+    __slots__ = ("found", "title_end", "tokens")
 
-    def __init__(self, found: _Found, title_end: int) -> None:
+    def __init__(self, found: _Found, title_end: int, tokens: list[str]) -> None:
         self.found = found
         self.title_end = title_end
+        # The words scanned: the title's, then (after a separator) the summary's.
+        self.tokens = tokens
+
+    def field_words(self, field: str) -> list[str]:
+        """`words()` of the title or the summary, as scanned (for placing evidence)."""
+        if field == "title":
+            return self.tokens[: self.title_end]
+        return self.tokens[self.title_end + 1 :]
 
     def allow(self, work: int) -> None:
         """Let the queries evaluated next do this much work on the item (spans that NEAR
@@ -1179,7 +1187,7 @@ class QueryEngine:
         phrases = self._scanner.phrases
         if not phrases.isdisjoint(found.keys):
             _drop_phrases_across_breaks(found, phrases, title, title_end, summary)
-        return Scan(found, title_end)
+        return Scan(found, title_end, tokens)
 
     def test(self, name: str, scan: Scan) -> bool:
         return self._tests[name](scan.found)

@@ -141,9 +141,10 @@ class PlacedWords:
 
     __slots__ = ("_at", "_spans", "_where", "text", "tokens")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, tokens: list[str] | None = None) -> None:
+        """`tokens`, when given, must be `words(text)` (the classifier has them already)."""
         self.text = text
-        self.tokens = words(text)
+        self.tokens = words(text) if tokens is None else tokens
         self._spans: list[tuple[int, int]] = []
         self._at = 0
         # Typographic punctuation becomes a space (NFKC would widen "…" to "..."); as in
@@ -162,18 +163,26 @@ class PlacedWords:
 
     def span(self, k: int) -> tuple[int, int] | None:
         """Offsets of word `k` in the text; None when it cannot be placed."""
+        spans = self.through(k)
+        return spans[k] if k < len(spans) else None
+
+    def through(self, k: int) -> list[tuple[int, int]]:
+        """The offsets of words 0, 1, ... placed so far, placing them through word `k`
+        if they can be; a caller reading many offsets indexes this list (a method call
+        per offset was most of the cost of quoting evidence)."""
         spans = self._spans
-        if k < len(spans):
-            return spans[k]
-        while len(spans) <= k and self._where and len(spans) < len(self.tokens):
-            token = self.tokens[len(spans)]
-            found = self._where.find(token, self._at)
+        if k < len(spans) or not self._where:
+            return spans
+        where, tokens, at = self._where, self.tokens, self._at
+        for token in tokens[len(spans) : k + 1]:
+            found = where.find(token, at)
             if found < 0:
                 self._where = ""
                 break
-            self._at = found + len(token)
-            spans.append((found, self._at))
-        return spans[k] if k < len(spans) else None
+            at = found + len(token)
+            spans.append((found, at))
+        self._at = at
+        return spans
 
     def quote(self, start: int, end: int) -> str | None:
         """Words `start` to `end - 1` as the text writes them; None when they cannot be placed."""
