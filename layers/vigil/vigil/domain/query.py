@@ -1129,15 +1129,16 @@ def _drop_phrases_across_breaks(found: _Found, phrases: set[int], title: str, ti
     changed = False
     for leaf in phrases.intersection(found.keys):
         spans = occ[leaf]
-        # The usual case costs one substring count: when the text holds the phrase as
-        # written, words and single spaces, as often as it was found, none of its
-        # occurrences can run across a mark.
-        in_summary = spans[0][0] >= title_end
-        if in_summary == (spans[-1][0] >= title_end):
-            low = lowered.get(in_summary)
-            if low is None:
-                low = lowered[in_summary] = normalize_text(texts[in_summary])
-            if low.count(spans[0][2]) >= len(spans) and all(s[2] == spans[0][2] for s in spans):
+        # The usual case costs a substring count per field: when a field holds the
+        # phrase as written, words and single spaces, as often as it was found there,
+        # none of its occurrences there can run across a mark. (Counted per field: a
+        # phrase in both the title and the summary is common.)
+        surface = spans[0][2]
+        if all(s[2] == surface for s in spans):
+            in_title = sum(1 for s in spans if s[0] < title_end)
+            if (not in_title or _holds(lowered, texts, False, surface, in_title)) and (
+                in_title == len(spans) or _holds(lowered, texts, True, surface, len(spans) - in_title)
+            ):
                 continue
         kept = []
         for start, end, surface in spans:
@@ -1157,6 +1158,15 @@ def _drop_phrases_across_breaks(found: _Found, phrases: set[int], title: str, ti
                 del occ[leaf]
     if changed:
         found.keys = frozenset(occ)
+
+
+def _holds(lowered: dict[bool, str], texts: dict[bool, str], in_summary: bool, surface: str, times: int) -> bool:
+    """Whether a field's normalized text (worked out once, kept in `lowered`) holds
+    `surface` at least `times` times."""
+    low = lowered.get(in_summary)
+    if low is None:
+        low = lowered[in_summary] = normalize_text(texts[in_summary])
+    return low.count(surface) >= times
 
 
 class QueryEngine:
