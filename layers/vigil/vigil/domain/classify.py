@@ -153,9 +153,9 @@ class Classifier:
         leaves = engine.evidence(name, scan)
         actors = self._actors.get(topic.id, frozenset())
         # The score counts every distinct matched term; "why" quotes the item's phrases.
-        matched, in_title = scan.evidence(leaves, actors)
+        matched, in_title = scan.tally(leaves)
         evidence = quote(leaves, actors)
-        score = 1.0 - 0.5 * 0.6 ** len(matched)
+        score = 1.0 - 0.5 * 0.6 ** matched
         if in_title:
             score += 0.05
         if urgent and engine.test(urgent, scan):

@@ -1034,6 +1034,25 @@ class Scan:
         ordered = tuple(sorted(found, key=found.__getitem__)) + tuple(sorted(late, key=late.__getitem__))
         return ordered, first < self.title_end
 
+    def tally(self, leaves: Iterable[int]) -> tuple[int, bool]:
+        """How many distinct phrases the leaves matched and whether any is in the title:
+        the figures of `evidence` a score needs, without ordering the phrases.
+
+        A phrase's text says which words it is, so every leaf that matched it matched
+        it at the same places: a count of distinct texts and the earliest occurrence
+        of any leaf give what `evidence` would (its count and its title flag).
+        """
+        occ = self.found.occ
+        phrases: set[str] = set()
+        first = self.title_end
+        for leaf in set(leaves):
+            found = occ.get(leaf)
+            if not found:
+                continue
+            phrases.update([surface for _, _, surface in found])
+            if found[0][0] < first:  # occurrences come in text order
+                first = found[0][0]
+        return len(phrases), first < self.title_end
 
     def positions(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> list[tuple[str, int, int, bool]]:
         """Where the leaves first matched, by position: (field, first word, end word, only
