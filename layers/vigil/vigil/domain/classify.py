@@ -207,6 +207,7 @@ class _Quoter:
         # A run (matched words next to each other) is its field, its end and its parts.
         for actors_only in (False, True):
             field = ""
+            words_of: PlacedWords | None = None
             run_end = 0
             parts: list[tuple[int, int]] = []
             for at, start, end, late in positions:
@@ -214,71 +215,74 @@ class _Quoter:
                     continue
                 if actors_only and any(f == at and s <= start and end <= e for f, s, e in covered):
                     continue
-                if at == field and start <= run_end and (start < run_end or self._adjacent(at, start)):
+                if at == field and start <= run_end and (start < run_end or _adjacent(words_of, start)):
                     parts.append((start, end))
                     run_end = max(run_end, end)
                     continue
-                if parts and self._quote(field, parts, run_end, actors_only, seen, quoted, covered):
+                if words_of and self._quote(words_of, field, parts, run_end, actors_only, seen, quoted, covered):
                     return tuple(quoted)
-                field, run_end, parts = at, end, [(start, end)]
-            if parts and self._quote(field, parts, run_end, actors_only, seen, quoted, covered):
+                field, words_of, run_end, parts = at, self._field(at), end, [(start, end)]
+            if words_of and self._quote(words_of, field, parts, run_end, actors_only, seen, quoted, covered):
                 return tuple(quoted)
         return tuple(quoted)
 
-    def _quote(self, field: str, parts: list[tuple[int, int]], end: int, actors: bool, seen: set[str],
-               quoted: list[str], covered: list[tuple[str, int, int]]) -> bool:
+    @staticmethod
+    def _quote(words_of: PlacedWords, field: str, parts: list[tuple[int, int]], end: int, actors: bool,
+               seen: set[str], quoted: list[str], covered: list[tuple[str, int, int]]) -> bool:
         """Add the run's phrase (if any); True when MAX_EVIDENCE phrases are quoted."""
         if not actors:
             covered.append((field, parts[0][0], end))
-        phrase = self._phrase(field, parts, end, seen)
+        phrase = _phrase(words_of, parts, end, seen)
         if phrase:
             quoted.append(phrase)
         return len(quoted) >= MAX_EVIDENCE
 
-    def _adjacent(self, field: str, k: int) -> bool:
-        """Whether words `k - 1` and `k` stand next to each other in the text (only
-        spaces or a hyphen between)."""
-        words_of = self._field(field)
-        spans = words_of.through(k)
-        if not 0 < k < len(spans):
-            return False
-        return not words_of.text[spans[k - 1][1] : spans[k][0]].strip(" -\u2010\u2011\u00a0")
 
-    def _phrase(self, field: str, parts: list[tuple[int, int]], run_end: int, seen: set[str]) -> str:
-        """The run's text without function words at its ends; "" when nothing is left or
-        the same words were quoted already (`seen`, updated)."""
-        words_of = self._field(field)
-        tokens = words_of.tokens
-        first, last = 0, len(parts)
-        while first < last and parts[first][1] - parts[first][0] == 1 and (
-            tokens[parts[first][0]] in EVIDENCE_STOP_WORDS
-        ):
-            first += 1
-        while last > first and parts[last - 1][1] - parts[last - 1][0] == 1 and (
-            tokens[parts[last - 1][0]] in EVIDENCE_STOP_WORDS
-        ):
-            last -= 1
-        if first >= last:
-            return ""
-        start = parts[first][0]
-        end = run_end if last == len(parts) else max(b for _, b in parts[first:last])
-        end = min(end, len(tokens))
-        # A matched part of a hyphenated word is quoted whole ("военно-морских", not "военно").
-        text = words_of.text
-        spans = words_of.through(end)
-        while 0 < start < len(spans) and text[spans[start - 1][1] : spans[start][0]] in _HYPHENS:
-            start -= 1
-        while end < len(tokens):
+def _adjacent(words_of: PlacedWords | None, k: int) -> bool:
+    """Whether words `k - 1` and `k` stand next to each other in the text (only spaces or
+    a hyphen between)."""
+    assert words_of is not None  # a run is open
+    spans = words_of.through(k)
+    if not 0 < k < len(spans):
+        return False
+    return not words_of.text[spans[k - 1][1] : spans[k][0]].strip(" -\u2010\u2011\u00a0")
+
+
+def _phrase(words_of: PlacedWords, parts: list[tuple[int, int]], run_end: int, seen: set[str]) -> str:
+    """The run's text without function words at its ends; "" when nothing is left or the
+    same words were quoted already (`seen`, updated)."""
+    tokens = words_of.tokens
+    first, last = 0, len(parts)
+    while first < last and parts[first][1] - parts[first][0] == 1 and tokens[parts[first][0]] in EVIDENCE_STOP_WORDS:
+        first += 1
+    while last > first and parts[last - 1][1] - parts[last - 1][0] == 1 and (
+        tokens[parts[last - 1][0]] in EVIDENCE_STOP_WORDS
+    ):
+        last -= 1
+    if first >= last:
+        return ""
+    start = parts[first][0]
+    end = run_end if last == len(parts) else max(b for _, b in parts[first:last])
+    end = min(end, len(tokens))
+    # A matched part of a hyphenated word is quoted whole ("военно-морских", not "военно").
+    text = words_of.text
+    spans = words_of.through(end)
+    while 0 < start < len(spans) and text[spans[start - 1][1] : spans[start][0]] in _HYPHENS:
+        start -= 1
+    while end < len(tokens):
+        if end >= len(spans):
             spans = words_of.through(end)
-            if not (end < len(spans) and text[spans[end - 1][1] : spans[end][0]] in _HYPHENS):
+            if end >= len(spans):
                 break
-            end += 1
-        key = tokens[start] if end - start == 1 else " ".join(tokens[start:end])
-        if not key or key in seen:
-            return ""
-        seen.add(key)
-        # The normalized words if the text's cannot be placed.
-        return text[spans[start][0] : spans[end - 1][1]] if end - 1 < len(spans) else key
+        if text[spans[end - 1][1] : spans[end][0]] not in _HYPHENS:
+            break
+        end += 1
+    key = tokens[start] if end - start == 1 else " ".join(tokens[start:end])
+    if not key or key in seen:
+        return ""
+    seen.add(key)
+    # The normalized words if the text's cannot be placed.
+    return text[spans[start][0] : spans[end - 1][1]] if end - 1 < len(spans) else key
 
 
 @dataclass(frozen=True, slots=True)
