@@ -1153,7 +1153,10 @@ def _drop_phrases_across_breaks(found: _Found, phrases: set[int], title: str, ti
         # none of its occurrences there can run across a mark. (Counted per field: a
         # phrase in both the title and the summary is common.)
         surface = spans[0][2]
-        if all(s[2] == surface for s in spans):
+        if len(spans) == 1:
+            if _holds(lowered, texts, spans[0][0] >= title_end, surface, 1):
+                continue
+        elif all(s[2] == surface for s in spans):
             in_title = sum(1 for s in spans if s[0] < title_end)
             if (not in_title or _holds(lowered, texts, False, surface, in_title)) and (
                 in_title == len(spans) or _holds(lowered, texts, True, surface, len(spans) - in_title)
@@ -1185,7 +1188,12 @@ def _holds(lowered: dict[bool, str], texts: dict[bool, str], in_summary: bool, s
     low = lowered.get(in_summary)
     if low is None:
         low = lowered[in_summary] = normalize_text(texts[in_summary])
-    return low.count(surface) >= times
+    if low.count(surface) >= times:
+        return True
+    # Words joined by a hyphen or an apostrophe ("cross-strait", "people's") are the
+    # phrase as written too: neither mark is a break.
+    joined = low.replace("-", " ").replace("'", " ")
+    return joined != low and joined.count(surface) >= times
 
 
 class QueryEngine:
