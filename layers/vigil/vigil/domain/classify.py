@@ -153,10 +153,10 @@ class Classifier:
         leaves = engine.evidence(name, scan)
         actors = self._actors.get(topic.id, frozenset())
         # The score counts every distinct matched term; "why" quotes the item's phrases.
-        matched, in_title = scan.tally(leaves)
-        evidence = quote(leaves, actors)
+        matched, positions = scan.matched(leaves, actors)
+        evidence = quote(positions)
         score = 1.0 - 0.5 * 0.6 ** matched
-        if in_title:
+        if positions and positions[0][0] == "title":  # the earliest match is in the title
             score += 0.05
         if urgent and engine.test(urgent, scan):
             severity = Severity.URGENT
@@ -198,8 +198,8 @@ class _Quoter:
             found = self._fields[field] = PlacedWords(self.texts[field], self.scan.field_words(field))
         return found
 
-    def __call__(self, leaves: list[int], actors: frozenset[int]) -> tuple[str, ...]:
-        positions = self.scan.positions(leaves, actors)
+    def __call__(self, positions: list[tuple[str, int, int, bool]]) -> tuple[str, ...]:
+        """The phrases at `positions` (`Scan.positions` of a topic's evidence and actors)."""
         quoted: list[str] = []
         seen: set[str] = set()
         covered: list[tuple[str, int, int]] = []  # subject runs: actor words inside them are quoted

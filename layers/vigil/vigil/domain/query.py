@@ -1034,40 +1034,32 @@ class Scan:
         ordered = tuple(sorted(found, key=found.__getitem__)) + tuple(sorted(late, key=late.__getitem__))
         return ordered, first < self.title_end
 
-    def tally(self, leaves: Iterable[int]) -> tuple[int, bool]:
-        """How many distinct phrases the leaves matched and whether any is in the title:
-        the figures of `evidence` a score needs, without ordering the phrases.
-
-        A phrase's text says which words it is, so every leaf that matched it matched
-        it at the same places: a count of distinct texts and the earliest occurrence
-        of any leaf give what `evidence` would (its count and its title flag).
-        """
-        occ = self.found.occ
-        phrases: set[str] = set()
-        first = self.title_end
-        for leaf in set(leaves):
-            found = occ.get(leaf)
-            if not found:
-                continue
-            phrases.update([surface for _, _, surface in found])
-            if found[0][0] < first:  # occurrences come in text order
-                first = found[0][0]
-        return len(phrases), first < self.title_end
-
     def positions(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> list[tuple[str, int, int, bool]]:
         """Where the leaves first matched, by position: (field, first word, end word, only
         in `last`), field "title" or "summary", words counted as `words()` splits the
         field; each matched term at its first occurrence."""
+        return self.matched(leaves, last)[1]
+
+    def matched(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> tuple[
+            int, list[tuple[str, int, int, bool]]]:
+        """How many distinct phrases the leaves matched (the count `evidence` gives), and
+        their `positions`, in one pass over the leaves.
+
+        A phrase's text says which words it is, so every leaf that matched it matched it
+        at the same places: counting distinct texts needs no ordering.
+        """
         occ = self.found.occ
+        phrases: set[str] = set()
         late: dict[tuple[int, int], bool] = {}
         for leaf in set(leaves):
             found = occ.get(leaf)
             if found:
+                phrases.update([surface for _, _, surface in found])
                 key = found[0][:2]  # occurrences come in text order
                 late[key] = leaf in last and late.get(key, True)
         title_end = self.title_end
         summary_start = title_end + 1 + _FIELD_GAP  # after the separator and the gap
-        return [
+        return len(phrases), [
             ("title", start, end, in_last) if start < title_end
             else ("summary", start - summary_start, end - summary_start, in_last)
             for (start, end), in_last in sorted(late.items())
