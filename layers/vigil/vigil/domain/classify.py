@@ -213,7 +213,7 @@ class _Quoter:
             for at, start, end, late in positions:
                 if late is not actors_only:
                     continue
-                if actors_only and any(f == at and s <= start and end <= e for f, s, e in covered):
+                if actors_only and covered and _inside(covered, at, start, end):
                     continue
                 if at == field and start <= run_end and (start < run_end or _adjacent(words_of, start)):
                     parts.append((start, end))
@@ -236,6 +236,14 @@ class _Quoter:
         if phrase:
             quoted.append(phrase)
         return len(quoted) >= MAX_EVIDENCE
+
+
+def _inside(covered: list[tuple[str, int, int]], field: str, start: int, end: int) -> bool:
+    """Whether words `start` to `end - 1` of `field` lie inside one of the `covered` runs."""
+    for f, s, e in covered:  # a loop, not any(): no generator per actor term
+        if s <= start and end <= e and f == field:
+            return True
+    return False
 
 
 def _adjacent(words_of: PlacedWords | None, k: int) -> bool:
