@@ -240,7 +240,8 @@ class _Quoter:
 
 def _inside(covered: list[tuple[str, int, int]], field: str, start: int, end: int) -> bool:
     """Whether words `start` to `end - 1` of `field` lie inside one of the `covered` runs."""
-    for f, s, e in covered:  # a loop, not any(): no generator per actor term
+    # A loop, not any(): no generator per actor term on the hot path.
+    for f, s, e in covered:  # noqa: SIM110
         if s <= start and end <= e and f == field:
             return True
     return False
@@ -260,21 +261,20 @@ def _phrase(words_of: PlacedWords, parts: list[tuple[int, int]], run_end: int, s
     """The run's text without function words at its ends; "" when nothing is left or the
     same words were quoted already (`seen`, updated)."""
     tokens = words_of.tokens
-    first, last = 0, len(parts)
-    while first < last and parts[first][1] - parts[first][0] == 1 and tokens[parts[first][0]] in EVIDENCE_STOP_WORDS:
-        first += 1
-    while last > first and parts[last - 1][1] - parts[last - 1][0] == 1 and (
-        tokens[parts[last - 1][0]] in EVIDENCE_STOP_WORDS
-    ):
-        last -= 1
-    if first >= last:
-        return ""
-    start = parts[first][0]
-    end = run_end if last == len(parts) else max(b for _, b in parts[first:last])
+    if len(parts) == 1:  # the usual run: one term
+        start, end = parts[0]
+        if end - start == 1 and tokens[start] in EVIDENCE_STOP_WORDS:
+            return ""
+    else:
+        start, end = _trimmed(tokens, parts, run_end)
+        if start < 0:
+            return ""
     end = min(end, len(tokens))
     # A matched part of a hyphenated word is quoted whole ("военно-морских", not "военно").
     text = words_of.text
-    spans = words_of.through(end)
+    spans = words_of.spans
+    if end >= len(spans):
+        spans = words_of.through(end)
     while 0 < start < len(spans) and text[spans[start - 1][1] : spans[start][0]] in _HYPHENS:
         start -= 1
     while end < len(tokens):
@@ -291,6 +291,21 @@ def _phrase(words_of: PlacedWords, parts: list[tuple[int, int]], run_end: int, s
     seen.add(key)
     # The normalized words if the text's cannot be placed.
     return text[spans[start][0] : spans[end - 1][1]] if end - 1 < len(spans) else key
+
+
+def _trimmed(tokens: list[str], parts: list[tuple[int, int]], run_end: int) -> tuple[int, int]:
+    """The words a run of several parts quotes, without one-word function-word parts at
+    either end; (-1, -1) when nothing is left."""
+    first, last = 0, len(parts)
+    while first < last and parts[first][1] - parts[first][0] == 1 and tokens[parts[first][0]] in EVIDENCE_STOP_WORDS:
+        first += 1
+    while last > first and parts[last - 1][1] - parts[last - 1][0] == 1 and (
+        tokens[parts[last - 1][0]] in EVIDENCE_STOP_WORDS
+    ):
+        last -= 1
+    if first >= last:
+        return -1, -1
+    return parts[first][0], run_end if last == len(parts) else max(b for _, b in parts[first:last])
 
 
 @dataclass(frozen=True, slots=True)

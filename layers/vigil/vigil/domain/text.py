@@ -139,13 +139,14 @@ class PlacedWords:
     ligature), words are placed one by one, character by character.
     """
 
-    __slots__ = ("_at", "_spans", "_where", "text", "tokens")
+    __slots__ = ("_at", "_where", "spans", "text", "tokens")
 
     def __init__(self, text: str, tokens: list[str] | None = None) -> None:
         """`tokens`, when given, must be `words(text)` (the classifier has them already)."""
         self.text = text
         self.tokens = words(text) if tokens is None else tokens
-        self._spans: list[tuple[int, int]] = []
+        # Offsets of words 0, 1, ... placed so far (`through` places more).
+        self.spans: list[tuple[int, int]] = []
         self._at = 0
         # Typographic punctuation becomes a space (NFKC would widen "…" to "..."); as in
         # `normalize_text`, replacing the marks present beats str.translate.
@@ -159,7 +160,7 @@ class PlacedWords:
             self._where = where
         else:
             self._where = ""
-            self._spans = _placed_slowly(text, self.tokens)
+            self.spans = _placed_slowly(text, self.tokens)
 
     def span(self, k: int) -> tuple[int, int] | None:
         """Offsets of word `k` in the text; None when it cannot be placed."""
@@ -170,7 +171,7 @@ class PlacedWords:
         """The offsets of words 0, 1, ... placed so far, placing them through word `k`
         if they can be; a caller reading many offsets indexes this list (a method call
         per offset was most of the cost of quoting evidence)."""
-        spans = self._spans
+        spans = self.spans
         if k < len(spans) or not self._where:
             return spans
         where, tokens, at = self._where, self.tokens, self._at
