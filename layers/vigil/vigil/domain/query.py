@@ -32,6 +32,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress, pairwise, repeat
+from operator import itemgetter
 from typing import Any
 
 from vigil.domain.text import CJK_RE as _CJK_RE
@@ -55,6 +56,7 @@ DEFAULT_WORK = 200_000
 # small inputs (nearly every NEAR on real news) that beats sorting and bisecting.
 _SMALL_JOIN = 64
 _SEPARATOR = "\x00"  # between title and summary tokens; never a query word
+_SURFACE = itemgetter(2)  # the text of an occurrence (start, end, text)
 
 _NEAR_RE = re.compile(r"NEAR/(\d+)\Z")
 
@@ -1054,7 +1056,7 @@ class Scan:
         for leaf in set(leaves):
             found = occ.get(leaf)
             if found:
-                phrases.update([surface for _, _, surface in found])
+                phrases.update(map(_SURFACE, found))  # in C: a comprehension is a call per leaf
                 key = found[0][:2]  # occurrences come in text order
                 late[key] = leaf in last and late.get(key, True)
         title_end = self.title_end
