@@ -56,6 +56,12 @@ DEFAULT_WORK = 200_000
 # small inputs (nearly every NEAR on real news) that beats sorting and bisecting.
 _SMALL_JOIN = 64
 _SEPARATOR = "\x00"  # between title and summary tokens; never a query word
+# Leaf n as bit n of an item's mask of found leaves (`_Found.mask`).
+_BIT = (1).__lshift__
+# A term list of at least this many terms is tested against an item with one AND of
+# bit masks: `isdisjoint` looks up every term found in the item (~20) for a list longer
+# than that, about 250 ns, where the AND takes ~50 ns whatever the sizes.
+_MASK_TEST_MIN = 6
 _SURFACE = itemgetter(2)  # the text of an occurrence (start, end, text)
 
 _NEAR_RE = re.compile(r"NEAR/(\d+)\Z")
@@ -578,12 +584,18 @@ class _Found:
     """An item's occurrences per leaf, with the set of leaves for fast set tests, and
     the work the query being evaluated may still do on it."""
 
-    __slots__ = ("keys", "occ", "work")
+    __slots__ = ("keys", "mask", "occ", "work")
 
     def __init__(self, occ: Hits) -> None:
         self.occ = occ
-        self.keys = frozenset(occ)
         self.work = DEFAULT_WORK
+        self.index()
+
+    def index(self) -> None:
+        """The leaves found, as a set and as a bit mask (bit n for leaf n), after `occ` changed."""
+        self.keys = frozenset(self.occ)
+        # Distinct powers of two: their sum is their union.
+        self.mask = sum(map(_BIT, self.occ))
 
     def spend(self, units: int) -> None:
         """Count work before doing it; raises QueryTooCostly when the allowance runs out."""
@@ -935,6 +947,8 @@ class _Codegen:
         if isinstance(node, _LeafEval):
             return f"{node.leaf} in K"
         if isinstance(node, _AnyEval):
+            if len(node.ids) >= _MASK_TEST_MIN:
+                return f"({self.bind(node, 'B', sum(map(_BIT, node.ids)))} & M) != 0"
             return f"not {self.bind(node, 'S', node.ids)}.isdisjoint(K)"
         if isinstance(node, _NotEval):
             return f"not ({self.expr(node.child)})"
@@ -975,8 +989,8 @@ class _Codegen:
         gen = cls()
         try:
             body = gen.evidence(ev, " ") or [" pass"]
-            source = f"def test(F):\n K = F.keys\n return {gen.expr(ev)}\n"
-            source += "def evidence(F, out):\n K = F.keys\n" + "\n".join(body) + "\n"
+            source = f"def test(F):\n K = F.keys\n M = F.mask\n return {gen.expr(ev)}\n"
+            source += "def evidence(F, out):\n K = F.keys\n M = F.mask\n" + "\n".join(body) + "\n"
             exec(compile(source, "<query>", "exec"), gen.names)  # noqa: S102 (generated, see class doc)
         except (RecursionError, MemoryError, SyntaxError):
             return ev.test, ev.evidence
@@ -1173,7 +1187,7 @@ def _drop_phrases_across_breaks(found: _Found, phrases: set[int], title: str, ti
             else:
                 del occ[leaf]
     if changed:
-        found.keys = frozenset(occ)
+        found.index()
 
 
 def _holds(lowered: dict[bool, str], texts: dict[bool, str], in_summary: bool, surface: str, times: int) -> bool:
