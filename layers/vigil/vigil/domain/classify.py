@@ -199,7 +199,7 @@ class _Quoter:
         return found
 
     def __call__(self, positions: list[tuple[str, int, int, bool]]) -> tuple[str, ...]:
-        """The phrases at `positions` (`Scan.positions` of a topic's evidence and actors)."""
+        """The phrases at `positions` (from `Scan.matched` of a topic's evidence and actors)."""
         quoted: list[str] = []
         seen: set[str] = set()
         covered: list[tuple[str, int, int]] = []  # subject runs: actor words inside them are quoted

@@ -1050,19 +1050,16 @@ class Scan:
         ordered = tuple(sorted(found, key=found.__getitem__)) + tuple(sorted(late, key=late.__getitem__))
         return ordered, first < self.title_end
 
-    def positions(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> list[tuple[str, int, int, bool]]:
-        """Where the leaves first matched, by position: (field, first word, end word, only
-        in `last`), field "title" or "summary", words counted as `words()` splits the
-        field; each matched term at its first occurrence."""
-        return self.matched(leaves, last)[1]
-
     def matched(self, leaves: Iterable[int], last: frozenset[int] = frozenset()) -> tuple[
             int, list[tuple[str, int, int, bool]]]:
         """How many distinct phrases the leaves matched (the count `evidence` gives), and
-        their `positions`, in one pass over the leaves.
+        where they first matched, in one pass over the leaves.
 
-        A phrase's text says which words it is, so every leaf that matched it matched it
-        at the same places: counting distinct texts needs no ordering.
+        Positions are (field, first word, end word, only in `last`), field "title" or
+        "summary", words counted as `words()` splits the field, each matched term at its
+        first occurrence, in text order. A phrase's text says which words it is, so every
+        leaf that matched it matched it at the same places: counting distinct texts needs
+        no ordering.
         """
         occ = self.found.occ
         phrases: set[str] = set()

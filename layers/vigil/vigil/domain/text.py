@@ -136,7 +136,8 @@ class PlacedWords:
     normalized ones ("russia s army", 台湾海峡). Each word is found, in order, in a
     normalization of the text that keeps every character in place, so quoting the first
     words of a long summary reads no further; when normalization moved characters (a
-    ligature), words are placed one by one, character by character.
+    ligature), words are placed one by one, character by character. `spans` stops short
+    at a word that cannot be placed: it and the words after it have no offsets.
     """
 
     __slots__ = ("_at", "_where", "spans", "text", "tokens")
@@ -162,11 +163,6 @@ class PlacedWords:
             self._where = ""
             self.spans = _placed_slowly(text, self.tokens)
 
-    def span(self, k: int) -> tuple[int, int] | None:
-        """Offsets of word `k` in the text; None when it cannot be placed."""
-        spans = self.through(k)
-        return spans[k] if k < len(spans) else None
-
     def through(self, k: int) -> list[tuple[int, int]]:
         """The offsets of words 0, 1, ... placed so far, placing them through word `k`
         if they can be; a caller reading many offsets indexes this list (a method call
@@ -184,18 +180,6 @@ class PlacedWords:
             spans.append((found, at))
         self._at = at
         return spans
-
-    def quote(self, start: int, end: int) -> str | None:
-        """Words `start` to `end - 1` as the text writes them; None when they cannot be placed."""
-        last = self.span(end - 1)
-        first = self.span(start)
-        return self.text[first[0] : last[1]] if first and last and start < end else None
-
-    def gap(self, k: int) -> str | None:
-        """What the text has between word `k - 1` and word `k`; None when unknown."""
-        after = self.span(k) if k > 0 else None
-        before = self.span(k - 1) if after else None
-        return self.text[before[1] : after[0]] if before and after else None
 
 
 def _placed_slowly(text: str, tokens: list[str]) -> list[tuple[int, int]]:
