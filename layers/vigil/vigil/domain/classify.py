@@ -153,10 +153,10 @@ class Classifier:
         leaves = engine.evidence(name, scan)
         actors = self._actors.get(topic.id, frozenset())
         # The score counts every distinct matched term; "why" quotes the item's phrases.
-        matched, in_title = scan.evidence(leaves, actors)
-        evidence = quote(leaves, actors)
-        score = 1.0 - 0.5 * 0.6 ** len(matched)
-        if in_title:
+        matched, positions = scan.matched(leaves, actors)
+        evidence = quote(positions)
+        score = 1.0 - 0.5 * 0.6 ** matched
+        if positions and positions[0][0] == "title":  # the earliest match is in the title
             score += 0.05
         if urgent and engine.test(urgent, scan):
             severity = Severity.URGENT
@@ -195,88 +195,117 @@ class _Quoter:
     def _field(self, field: str) -> PlacedWords:
         found = self._fields.get(field)
         if found is None:  # worked out once per item, for the first topic that asks
-            found = self._fields[field] = PlacedWords(self.texts[field])
+            found = self._fields[field] = PlacedWords(self.texts[field], self.scan.field_words(field))
         return found
 
-    def __call__(self, leaves: list[int], actors: frozenset[int]) -> tuple[str, ...]:
-        positions = self.scan.positions(leaves, actors)
+    def __call__(self, positions: list[tuple[str, int, int, bool]]) -> tuple[str, ...]:
+        """The phrases at `positions` (from `Scan.matched` of a topic's evidence and actors)."""
         quoted: list[str] = []
         seen: set[str] = set()
         covered: list[tuple[str, int, int]] = []  # subject runs: actor words inside them are quoted
         # Subject terms, then actors, each in text order; the text is read only until enough.
+        # A run (matched words next to each other) is its field, its end and its parts.
         for actors_only in (False, True):
-            run: _Run | None = None
-            for field, start, end, late in positions:
+            field = ""
+            words_of: PlacedWords | None = None
+            run_end = 0
+            parts: list[tuple[int, int]] = []
+            for at, start, end, late in positions:
                 if late is not actors_only:
                     continue
-                if actors_only and any(f == field and s <= start and end <= e for f, s, e in covered):
+                if actors_only and covered and _inside(covered, at, start, end):
                     continue
-                if run is not None and run.field == field and start <= run.end and self._joins(field, run.end, start):
-                    run.parts.append((start, end))
-                    run.end = max(run.end, end)
+                if at == field and start <= run_end and (start < run_end or _adjacent(words_of, start)):
+                    parts.append((start, end))
+                    run_end = max(run_end, end)
                     continue
-                if run is not None and self._quote(run, seen, quoted, covered):
+                if words_of and self._quote(words_of, field, parts, run_end, actors_only, seen, quoted, covered):
                     return tuple(quoted)
-                run = _Run(field, start, end, late, [(start, end)])
-            if run is not None and self._quote(run, seen, quoted, covered):
+                field, words_of, run_end, parts = at, self._field(at), end, [(start, end)]
+            if words_of and self._quote(words_of, field, parts, run_end, actors_only, seen, quoted, covered):
                 return tuple(quoted)
         return tuple(quoted)
 
-    def _quote(self, run: _Run, seen: set[str], quoted: list[str], covered: list[tuple[str, int, int]]) -> bool:
+    @staticmethod
+    def _quote(words_of: PlacedWords, field: str, parts: list[tuple[int, int]], end: int, actors: bool,
+               seen: set[str], quoted: list[str], covered: list[tuple[str, int, int]]) -> bool:
         """Add the run's phrase (if any); True when MAX_EVIDENCE phrases are quoted."""
-        if not run.actors:
-            covered.append((run.field, run.start, run.end))
-        phrase = self._phrase(run, seen)
+        if not actors:
+            covered.append((field, parts[0][0], end))
+        phrase = _phrase(words_of, parts, end, seen)
         if phrase:
             quoted.append(phrase)
         return len(quoted) >= MAX_EVIDENCE
 
-    def _joins(self, field: str, end: int, start: int) -> bool:
-        """Whether words `end - 1` and `start` stand next to each other in the text."""
-        if start < end:
+
+def _inside(covered: list[tuple[str, int, int]], field: str, start: int, end: int) -> bool:
+    """Whether words `start` to `end - 1` of `field` lie inside one of the `covered` runs."""
+    # A loop, not any(): no generator per actor term on the hot path.
+    for f, s, e in covered:  # noqa: SIM110
+        if s <= start and end <= e and f == field:
             return True
-        gap = self._field(field).gap(start)
-        return gap is not None and not gap.strip(" -\u2010\u2011\u00a0")
+    return False
 
-    def _phrase(self, run: _Run, seen: set[str]) -> str:
-        """The run's text without function words at its ends; "" when nothing is left or
-        the same words were quoted already (`seen`, updated)."""
-        words_of = self._field(run.field)
-        tokens = words_of.tokens
-        parts = run.parts
-        first, last = 0, len(parts)
-        while first < last and parts[first][1] - parts[first][0] == 1 and (
-            tokens[parts[first][0]] in EVIDENCE_STOP_WORDS
-        ):
-            first += 1
-        while last > first and parts[last - 1][1] - parts[last - 1][0] == 1 and (
-            tokens[parts[last - 1][0]] in EVIDENCE_STOP_WORDS
-        ):
-            last -= 1
-        if first >= last:
+
+def _adjacent(words_of: PlacedWords | None, k: int) -> bool:
+    """Whether words `k - 1` and `k` stand next to each other in the text (only spaces or
+    a hyphen between)."""
+    assert words_of is not None  # a run is open
+    spans = words_of.through(k)
+    if not 0 < k < len(spans):
+        return False
+    return not words_of.text[spans[k - 1][1] : spans[k][0]].strip(" -\u2010\u2011\u00a0")
+
+
+def _phrase(words_of: PlacedWords, parts: list[tuple[int, int]], run_end: int, seen: set[str]) -> str:
+    """The run's text without function words at its ends; "" when nothing is left or the
+    same words were quoted already (`seen`, updated)."""
+    tokens = words_of.tokens
+    if len(parts) == 1:  # the usual run: one term
+        start, end = parts[0]
+        if end - start == 1 and tokens[start] in EVIDENCE_STOP_WORDS:
             return ""
-        start = parts[first][0]
-        end = run.end if last == len(parts) else max(b for _, b in parts[first:last])
-        end = min(end, len(tokens))
-        # A matched part of a hyphenated word is quoted whole ("военно-морских", not "военно").
-        while start > 0 and words_of.gap(start) in _HYPHENS:
-            start -= 1
-        while end < len(tokens) and words_of.gap(end) in _HYPHENS:
-            end += 1
-        key = tokens[start] if end - start == 1 else " ".join(tokens[start:end])
-        if not key or key in seen:
+    else:
+        start, end = _trimmed(tokens, parts, run_end)
+        if start < 0:
             return ""
-        seen.add(key)
-        return words_of.quote(start, end) or key  # the normalized words if the text's cannot be placed
+    end = min(end, len(tokens))
+    # A matched part of a hyphenated word is quoted whole ("военно-морских", not "военно").
+    text = words_of.text
+    spans = words_of.spans
+    if end >= len(spans):
+        spans = words_of.through(end)
+    while 0 < start < len(spans) and text[spans[start - 1][1] : spans[start][0]] in _HYPHENS:
+        start -= 1
+    while end < len(tokens):
+        if end >= len(spans):
+            spans = words_of.through(end)
+            if end >= len(spans):
+                break
+        if text[spans[end - 1][1] : spans[end][0]] not in _HYPHENS:
+            break
+        end += 1
+    key = tokens[start] if end - start == 1 else " ".join(tokens[start:end])
+    if not key or key in seen:
+        return ""
+    seen.add(key)
+    # The normalized words if the text's cannot be placed.
+    return text[spans[start][0] : spans[end - 1][1]] if end - 1 < len(spans) else key
 
 
-@dataclass(slots=True)
-class _Run:
-    field: str
-    start: int
-    end: int
-    actors: bool  # only who/where terms
-    parts: list[tuple[int, int]]  # the matched terms it joins, (first word, end word)
+def _trimmed(tokens: list[str], parts: list[tuple[int, int]], run_end: int) -> tuple[int, int]:
+    """The words a run of several parts quotes, without one-word function-word parts at
+    either end; (-1, -1) when nothing is left."""
+    first, last = 0, len(parts)
+    while first < last and parts[first][1] - parts[first][0] == 1 and tokens[parts[first][0]] in EVIDENCE_STOP_WORDS:
+        first += 1
+    while last > first and parts[last - 1][1] - parts[last - 1][0] == 1 and (
+        tokens[parts[last - 1][0]] in EVIDENCE_STOP_WORDS
+    ):
+        last -= 1
+    if first >= last:
+        return -1, -1
+    return parts[first][0], run_end if last == len(parts) else max(b for _, b in parts[first:last])
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,15 +136,18 @@ class PlacedWords:
     normalized ones ("russia s army", 台湾海峡). Each word is found, in order, in a
     normalization of the text that keeps every character in place, so quoting the first
     words of a long summary reads no further; when normalization moved characters (a
-    ligature), words are placed one by one, character by character.
+    ligature), words are placed one by one, character by character. `spans` stops short
+    at a word that cannot be placed: it and the words after it have no offsets.
     """
 
-    __slots__ = ("_at", "_spans", "_where", "text", "tokens")
+    __slots__ = ("_at", "_where", "spans", "text", "tokens")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, tokens: list[str] | None = None) -> None:
+        """`tokens`, when given, must be `words(text)` (the classifier has them already)."""
         self.text = text
-        self.tokens = words(text)
-        self._spans: list[tuple[int, int]] = []
+        self.tokens = words(text) if tokens is None else tokens
+        # Offsets of words 0, 1, ... placed so far (`through` places more).
+        self.spans: list[tuple[int, int]] = []
         self._at = 0
         # Typographic punctuation becomes a space (NFKC would widen "…" to "..."); as in
         # `normalize_text`, replacing the marks present beats str.translate.
@@ -158,34 +161,25 @@ class PlacedWords:
             self._where = where
         else:
             self._where = ""
-            self._spans = _placed_slowly(text, self.tokens)
+            self.spans = _placed_slowly(text, self.tokens)
 
-    def span(self, k: int) -> tuple[int, int] | None:
-        """Offsets of word `k` in the text; None when it cannot be placed."""
-        spans = self._spans
-        if k < len(spans):
-            return spans[k]
-        while len(spans) <= k and self._where and len(spans) < len(self.tokens):
-            token = self.tokens[len(spans)]
-            found = self._where.find(token, self._at)
+    def through(self, k: int) -> list[tuple[int, int]]:
+        """The offsets of words 0, 1, ... placed so far, placing them through word `k`
+        if they can be; a caller reading many offsets indexes this list (a method call
+        per offset was most of the cost of quoting evidence)."""
+        spans = self.spans
+        if k < len(spans) or not self._where:
+            return spans
+        where, tokens, at = self._where, self.tokens, self._at
+        for token in tokens[len(spans) : k + 1]:
+            found = where.find(token, at)
             if found < 0:
                 self._where = ""
                 break
-            self._at = found + len(token)
-            spans.append((found, self._at))
-        return spans[k] if k < len(spans) else None
-
-    def quote(self, start: int, end: int) -> str | None:
-        """Words `start` to `end - 1` as the text writes them; None when they cannot be placed."""
-        last = self.span(end - 1)
-        first = self.span(start)
-        return self.text[first[0] : last[1]] if first and last and start < end else None
-
-    def gap(self, k: int) -> str | None:
-        """What the text has between word `k - 1` and word `k`; None when unknown."""
-        after = self.span(k) if k > 0 else None
-        before = self.span(k - 1) if after else None
-        return self.text[before[1] : after[0]] if before and after else None
+            at = found + len(token)
+            spans.append((found, at))
+        self._at = at
+        return spans
 
 
 def _placed_slowly(text: str, tokens: list[str]) -> list[tuple[int, int]]:
