@@ -47,9 +47,10 @@ class CycleOptions:
     failing_after: timedelta = timedelta(hours=6)
     # Poll every source now, ignoring intervals and Retry-After deferrals.
     force: bool = False
-    # A 304 that changes nothing but the poll times is not stored while the stored state
-    # is younger than this (0: store every poll). Each store is a DynamoDB write unit, and
-    # half the sources answer 304 each cycle; the price is that a source whose interval
+    # A poll that changes nothing but the poll times and validators (a 304, or a 200 of
+    # the items already stored) is not stored while the stored state is younger than this
+    # (0: store every poll). Each store is a DynamoDB write unit, and most sources answer
+    # unchanged each cycle; the price is that a source whose interval
     # is shorter than this may be polled at every scheduled cycle meanwhile (a cheap
     # conditional GET), and `status` shows a last success up to this old.
     state_heartbeat: timedelta = timedelta(0)
@@ -205,13 +206,17 @@ def run_cycle(
 
 
 def _worth_storing(previous: SourceState, state: SourceState, now: datetime, heartbeat: timedelta) -> bool:
-    """False for a 304 whose state differs from the stored one only in its poll times,
-    while the stored one is younger than `heartbeat`."""
-    if heartbeat <= timedelta(0) or state.last_status != 304 or previous.last_attempt is None:
+    """False for a successful poll whose state differs from the stored one only in its poll
+    times and validators, while the stored one is younger than `heartbeat`: a 304, or a
+    200 with the very items already stored (`recent`), as from a server that ignores
+    validators. Not storing a changed ETag means the next poll may get a 200 (not a 304)
+    of the same feed, at most until the heartbeat stores it."""
+    if heartbeat <= timedelta(0) or state.last_error or previous.last_attempt is None:
         return True
     if now - previous.last_attempt >= heartbeat:
         return True
-    same_but_times = dataclasses.replace(state, last_attempt=previous.last_attempt, last_success=previous.last_success)
+    same_but_times = dataclasses.replace(state, last_attempt=previous.last_attempt, last_success=previous.last_success,
+                                         etag=previous.etag, modified=previous.modified)
     return same_but_times != previous
 
 
