@@ -32,7 +32,6 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.util.ssl_ import create_urllib3_context
 from urllib3.exceptions import (
     ConnectTimeoutError,
     NewConnectionError,
@@ -41,6 +40,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.util.ssl_ import create_urllib3_context
 
 from vigil import __version__
 from vigil.domain.addresses import NOT_PUBLIC, IPAddress, address_problem
