@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from vigil.domain.clock import now_utc
 from vigil.domain.models import Source
 from vigil.runtime import lambdas
-from vigil.runtime.observability import count, logger, metrics, record_cycle, tracer
+from vigil.runtime.observability import logger, metrics, record_cycle, tracer
 from vigil.runtime.settings import cycle_option_values
 from vigil.services import fanout, outbox
 
@@ -51,7 +51,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if result.report is not None:
         record_cycle(result.report)
     swept = outbox.sweep(store, lambdas.alert_sink(SETTINGS.alert_queue_url).send, now_utc())
-    count("FetchBatches", result.batches)
-    count("OutboxSwept", swept)
     logger.info("poll done", scheduled_at=event.get("time"), swept=swept, **result.as_dict())
     return result.as_dict()
