@@ -44,7 +44,7 @@ class Settings:
     slack_job_queue_url: str = ""
     slack_token_param: str = ""
     slack_signing_secret_param: str = ""
-    sources_per_batch: int = 50
+    sources_per_batch: int = 125
     digest_interval_minutes: int = 60
     vigil_admins: str = ""
     slack_api_url: str = ""
