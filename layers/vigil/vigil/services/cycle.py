@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from vigil.domain import designations, health, provenance
+from vigil.domain import health, provenance
 from vigil.domain.classify import Classifier
 from vigil.domain.clock import now_utc
-from vigil.domain.designations import entry_id_of
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -190,6 +189,8 @@ def run_cycle(
         if outcome.whole_list and outcome.items is not None:
             # After the items are committed: a crash before this line means the same
             # entries are new again next cycle, and the seen-store drops them then.
+            from vigil.domain.designations import entry_id_of  # whole lists only: a few sources
+
             store.put_list_snapshot(source.id, (entry_id_of(i.key) for i in outcome.items))
         # Last: until this write the source's items are fetched again (same ETag) next cycle.
         if _worth_storing(previous, state, now, options.state_heartbeat):
@@ -283,11 +284,13 @@ def _process_items(
 def _new_in_list(store: Store, source: Source, items: list[Item], now: datetime) -> list[Item]:
     """The entries of a whole list that its previous poll did not have, as one item per
     publication. The first poll only records the list: a baseline, never a flood."""
+    from vigil.domain import designations  # whole lists only: most batches have none
+
     previous = store.list_snapshot(source.id)
     if previous is None:
         log.info("list baseline recorded: %s, %d entries", source.id, len(items))
         return []
-    added = [i for i in items if entry_id_of(i.key) not in previous]
+    added = [i for i in items if designations.entry_id_of(i.key) not in previous]
     if not added:
         return []
     # Sanctions entries of one publication are one action; page entries are separate
