@@ -34,21 +34,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from costs import CYCLES_PER_MONTH, RRU, WRU
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SIZES = (200, 1000)
 PROJECT_TO = 5000
 STORY_WINDOW = {200: 400, 1000: 2000, 5000: 2000}
-BATCH = 50  # template.yaml SourcesPerBatch default
+BATCH = 125  # template.yaml SourcesPerBatch default
+OLD_BATCH = 50  # the default before issue 13, measured beside it
+LARGER_BATCH = 250  # for comparison: more sources than fetch threads (two waves at worst)
 FETCH_CONCURRENCY = 10  # template.yaml FetchConcurrency default
 STATE_HEARTBEAT = timedelta(minutes=15)  # template.yaml VIGIL_STATE_HEARTBEAT_HOURS
 ENTRIES = 25
 NEW_PER_SOURCE = 0.14
 ON_TOPIC = 0.10
-CYCLES_PER_MONTH = 8640
-WRU_PRICE = 0.625 / 1e6
-RRU_PRICE = 0.125 / 1e6
-TARGET_MONTH = 60.0  # issue 13: whole stack at 5,000 sources, docs/AWS.md arithmetic
 TABLE = "vigil-state"
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -258,8 +258,9 @@ def _seed(backend: Any, n: int, sources: list[Any], before: dict[str, list[Any]]
 
     for k, source in enumerate(sources):
         items = before.get(source.id)
-        # Unchanged feeds' states were stored 5, 10 or 15 minutes ago (a 15-minute heartbeat).
-        last = now - timedelta(minutes=5 * (1 + k % 3 if items is None else 1))
+        # States were stored 5, 10 or 15 minutes ago (a 15-minute heartbeat: unchanged feeds,
+        # 304 or a 200 of the same items, are stored every third cycle).
+        last = now - timedelta(minutes=5 * (1 + k % 3))
         outcome = FeedOutcome(items=items, status=200 if items is not None else 304, etag='"e1"')
         state = health.record_outcome(health.record_outcome(
             _blank_state(source.id), FeedOutcome(items=items or [], status=200, etag='"e1"'), last - timedelta(days=3)),
@@ -404,8 +405,8 @@ def measure(n: int) -> dict[str, Any]:
 def monthly(m: dict[str, Any]) -> tuple[float, float, float]:
     """DynamoDB $/month: writes, reads, and the idempotency table (2 WRU per idempotent invocation)."""
     idem = 2 * (m["invocations"]["poll"] + m["invocations"]["fetch"])
-    writes = (m["cycle_wru"] + m["notify_wru"] + idem) * CYCLES_PER_MONTH * WRU_PRICE
-    reads = (m["cycle_rru"] + m["notify_rru"]) * CYCLES_PER_MONTH * RRU_PRICE
+    writes = (m["cycle_wru"] + m["notify_wru"] + idem) * CYCLES_PER_MONTH * WRU
+    reads = (m["cycle_rru"] + m["notify_rru"]) * CYCLES_PER_MONTH * RRU
     return writes, reads, idem
 
 
@@ -415,6 +416,7 @@ def _fmt_requests(c: Counter[str]) -> str:
 
 def run() -> list[str]:
     lines = ["requests and capacity units of one steady-state cycle (poll + fetch batches + sweep), then notify"]
+    measured: dict[int, dict[str, Any]] = {}
     for n in SIZES:
         m = measure(n)
         print(f"  ({n:,} sources measured)", file=sys.stderr, flush=True)
@@ -430,43 +432,81 @@ def run() -> list[str]:
             f"  DynamoDB per month (x {CYCLES_PER_MONTH:,} cycles): writes ${writes:,.2f} + reads ${reads:,.2f}"
             f" = ${writes + reads:,.2f}",
         ]
-        last = m
-    lines += projection(last)
+        measured[n] = m
+    lines += projection(measured[max(measured)], smallest=measured[min(measured)])
     return lines
 
 
-def projection(m: dict[str, Any], n: int = PROJECT_TO) -> list[str]:
-    """The largest measured size scaled to `n` sources (moto needs > 13 GB at 5,000 in one process).
+def projected_units(m: dict[str, Any], n: int = PROJECT_TO, batch: int = BATCH) -> tuple[float, float, float]:
+    """RRU, WRU (idempotency records not included) and alerts of one cycle at `n` sources,
+    scaled from the measured size (moto needs > 13 GB at 5,000 in one process).
 
-    Everything but the story window grows with the number of sources (per-source reads
-    and writes, per-batch queries, alerts); the story window is read per warm container
-    (FetchConcurrency), with as many stories as at the measured size (docs/AWS.md: ~2,000).
+    Everything grows with the number of sources (per-source reads and writes, alerts)
+    except the story window, read per warm container (FetchConcurrency) with as many
+    stories as at the measured size (docs/AWS.md: ~2,000), and the cycle records, one
+    per fetch batch.
     """
     scale = n / m["n"]
     kinds = m["by_kind"]
-    rru = sum(v * (1 if k.startswith("STORY ") else scale) for k, v in kinds.items() if k.endswith("RRU"))
-    wru = sum(v * scale for k, v in kinds.items() if k.endswith("WRU"))
-    idem = 2 * (1 + math.ceil(n / BATCH))
-    writes = (wru + idem) * CYCLES_PER_MONTH * WRU_PRICE
-    reads = rru * CYCLES_PER_MONTH * RRU_PRICE
-    # The rest of docs/AWS.md's arithmetic at SourcesPerBatch 50: fetch invocations of
-    # ~6 s at 0.5 GB plus poll, requests, storage, SQS, CloudWatch metrics and logs, X-Ray.
-    lambda_gbs = (0.5 + math.ceil(n / BATCH) * 6 * 0.5) * CYCLES_PER_MONTH * 0.0000133334
-    others = 0.18 + 0.45 + 1.40 + 6.70 + 2.20 + 4.50
-    total = writes + reads + lambda_gbs + others
-    verdict = "meets" if total <= TARGET_MONTH else f"MISSES by ${total - TARGET_MONTH:,.0f}"
-    return [
-        f"{n:,} sources, projected from {m['n']:,}: {rru:,.0f} RRU, {wru:,.0f} WRU (+{idem} WRU idempotency) per cycle"
-        f" (cycle and notify)",
-        f"  DynamoDB per month: writes ${writes:,.2f} + reads ${reads:,.2f} = ${writes + reads:,.2f}",
-        f"  whole stack per month (docs/AWS.md arithmetic, SourcesPerBatch {BATCH}): Lambda ${lambda_gbs:,.2f} + "
-        f"DynamoDB ${writes + reads:,.2f} + other ${others:,.2f} = ${total:,.2f}, {verdict} target ${TARGET_MONTH:,.0f}"
-        f" (SourcesPerBatch 250: ~$61, docs/AWS.md)",
-    ]
+    # The story window: one full read per warm container of the cycle (at most FetchConcurrency).
+    measured_containers = max(1, min(FETCH_CONCURRENCY, m["invocations"]["fetch"]))
+    containers = min(FETCH_CONCURRENCY, math.ceil(n / batch)) / measured_containers
+    rru = sum(v * (containers if k.startswith("STORY ") else scale) for k, v in kinds.items() if k.endswith("RRU"))
+    cycle_wru = kinds.get("CYCLE WRU", 0) / max(1, m["invocations"]["fetch"])  # per batch
+    wru = sum(v * scale for k, v in kinds.items() if k.endswith("WRU") and k != "CYCLE WRU")
+    return rru, wru + cycle_wru * math.ceil(n / batch), m["alerts"] * scale
+
+
+def projection(m: dict[str, Any], n: int = PROJECT_TO, smallest: dict[str, Any] | None = None) -> list[str]:
+    """The whole stack at `n` sources (docs/AWS.md's table, `costs.py`'s arithmetic): DynamoDB
+    scaled from the measurement, fetch batches of the old default, the new one and a larger
+    one measured now (`fetch_batch.py`); and `smallest` (200 sources) from its own measurement."""
+    import costs
+    import fetch_batch
+    from vigil.runtime.observability import METRICS
+
+    runs = {run.sources: run for run in fetch_batch.measure_batches((OLD_BATCH, BATCH, LARGER_BATCH))}
+    lines = [f"{n:,} sources, projected from {m['n']:,}; fetch batches measured over loopback HTTPS "
+             f"({fetch_batch.NOT_MODIFIED_SHARE:.0%} 304, {int(fetch_batch.bench_fetch.DELAY * 1000)} ms per response, "
+             f"DynamoDB {fetch_batch.DYNAMODB_REQUEST_S * 1000:.0f} ms per request modelled):"]
+    columns: dict[str, costs.Cycle] = {}
+    for batch in (OLD_BATCH, BATCH, LARGER_BATCH):
+        run = runs[batch]
+        billed = costs.billed_seconds(run.wall_s, run.cpu_s)
+        lines.append(
+            f"  fetch batch of {batch}: wall {run.wall_s:.2f} s (of it {run.waits_s:.2f} s modelled DynamoDB/SQS "
+            f"round trips, {run.requests} requests), cpu {run.cpu_s:.2f} s -> billed at 512 MB {billed:.1f} s "
+            f"(wall + cpu x {costs.CPU_SLOWDOWN - 1:.2f}; lower bound "
+            f"{max(run.wall_s, run.cpu_s * costs.CPU_SLOWDOWN):.1f} s); {run.not_modified} answered 304, "
+            f"{run.items_new} new items, {run.failed} failed")
+        rru, wru, alerts = projected_units(m, n, batch)
+        columns[f"SourcesPerBatch {batch}"] = costs.Cycle(
+            sources=n, batch=batch, fetch_seconds=billed, wru=wru, rru=rru, alerts=alerts,
+            custom_metrics=len(METRICS))
+    lines += ["  " + row for row in costs.table(columns)]
+    totals = {name: sum(costs.monthly(c).values()) for name, c in columns.items()}
+    default = f"SourcesPerBatch {BATCH}"
+    if smallest is not None and smallest["n"] < n:
+        # Its own measurement, no projection; its fetch batches are smaller than the default
+        # batch measured, so their time is scaled from it by sources.
+        few = smallest["n"]
+        rru, wru, alerts = projected_units(smallest, few, BATCH)
+        per_batch = few / math.ceil(few / BATCH)
+        small = costs.Cycle(sources=few, batch=BATCH, fetch_seconds=columns[default].fetch_seconds * per_batch / BATCH,
+                            wru=wru, rru=rru, alerts=alerts, custom_metrics=len(METRICS))
+        items = costs.monthly(small)
+        lines.append(f"{few:,} sources, {default}: ${sum(items.values()):,.2f} per month (DynamoDB "
+                     f"${items['DynamoDB writes'] + items['DynamoDB reads']:,.2f}, Lambda compute "
+                     f"${items['Lambda compute']:,.2f}, CloudWatch ${items['CloudWatch metrics + alarms']:,.2f})")
+    lines.append(f"whole stack per month at {n:,} sources, {default} (the default): ${totals[default]:,.2f}, "
+                 f"{costs.verdict(totals[default])} (SourcesPerBatch {OLD_BATCH}: "
+                 f"${totals[f'SourcesPerBatch {OLD_BATCH}']:,.2f}, {LARGER_BATCH}: "
+                 f"${totals[f'SourcesPerBatch {LARGER_BATCH}']:,.2f})")
+    return lines
 
 
 if __name__ == "__main__":
-    sys.path[:0] = [str(ROOT / "layers" / "vigil"), str(ROOT)]
+    sys.path[:0] = [str(ROOT / "layers" / "vigil"), str(ROOT), str(HERE)]
     want = [int(a) for a in sys.argv[1:]] or list(SIZES)
     SIZES = tuple(want)
     print("\n".join(run()))

@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import random
 import resource
+import ssl
 import sys
 import time
 from collections.abc import Iterator
@@ -63,43 +64,68 @@ _WORDS = [
 # ---------------------------------------------------------------- the corpus
 
 
-def feed_body(n: int) -> bytes:
-    """A realistic RSS 2.0 feed: 50 items with HTML descriptions, categories and dates."""
+def feed_body(n: int, items: int = ITEMS, fresh: int = 0, gen: int = 0) -> bytes:
+    """A realistic RSS 2.0 feed: `items` items with HTML descriptions, categories and dates.
+
+    `fresh` of them (first, published minutes ago) replace the oldest: what a later poll
+    of the same feed finds (`bench_costs.py`); about one in ten of those is on topic.
+    """
     rng = random.Random(n)
     start = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-    items = []
-    for i in range(ITEMS):
+    entries = []
+    for i in range(items):
         title = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(7, 13))).capitalize()
         para = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(40, 70)))
-        link = f"https://outlet{n % HOSTS}.example.com/world/{n}-{i}-{title[:30].replace(' ', '-')}"
-        when = format_datetime(start - timedelta(minutes=17 * i + n), usegmt=True)
-        items.append(
-            f"<item><title>{title}</title><link>{link}?utm_source=rss</link>"
-            f'<guid isPermaLink="false">urn:outlet{n}:{i}</guid><pubDate>{when}</pubDate>'
-            f"<category>World</category><category>Asia</category>"
-            f"<description><![CDATA[<p>{para}</p><p><a href=\"{link}\">Read more</a></p>]]></description>"
-            f"</item>"
-        )
+        entries.append(_entry(n, str(i), title, para, start - timedelta(minutes=17 * i + n)))
+    rng = random.Random(f"{n}-{gen}")
+    now = datetime.now(UTC)
+    new = []
+    for j in range(fresh):
+        on_topic = rng.random() < 0.1
+        title = (" ".join(rng.choice(_WORDS) for _ in range(rng.randint(7, 13))).capitalize() if on_topic
+                 else f"Local {rng.choice(_PLACES)} council approves budget for {rng.randint(2, 90)} new parks")
+        para = " ".join(rng.choice(_WORDS if on_topic else _PLACES) for _ in range(rng.randint(40, 70)))
+        new.append(_entry(n, f"g{gen}-{j}", title, para, now - timedelta(minutes=3 + j)))
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
         f"<title>Outlet {n}</title><link>https://outlet{n % HOSTS}.example.com/</link>"
         f"<description>World news from outlet {n}</description><language>en</language>"
-        + "".join(items)
+        + "".join([*new, *entries][:items])
         + "</channel></rss>"
     ).encode()
+
+
+_PLACES = ("northern", "southern", "harbour", "valley", "river", "market", "school", "library", "garden")
+
+
+def _entry(n: int, i: str, title: str, para: str, when: datetime) -> str:
+    link = f"https://outlet{n % HOSTS}.example.com/world/{n}-{i}-{title[:30].replace(' ', '-')}"
+    return (
+        f"<item><title>{title}</title><link>{link}?utm_source=rss</link>"
+        f'<guid isPermaLink="false">urn:outlet{n}:{i}</guid><pubDate>{format_datetime(when, usegmt=True)}</pubDate>'
+        f"<category>World</category><category>Asia</category>"
+        f"<description><![CDATA[<p>{para}</p><p><a href=\"{link}\">Read more</a></p>]]></description>"
+        f"</item>"
+    )
 
 
 # ---------------------------------------------------------------- the server (child process)
 
 
-def _serve(port_pipe: multiprocessing.connection.Connection) -> None:
-    bodies = {n: feed_body(n) for n in range(FEEDS)}
+def _serve(port_pipe: multiprocessing.connection.Connection, prebuilt: bool = True,
+           tls: tuple[str, str] | None = None) -> None:
+    bodies: dict[object, bytes] = {n: feed_body(n) for n in range(FEEDS)} if prebuilt else {}
     zipped = {n: gzip.compress(b, 6) for n, b in bodies.items()}
-    asyncio.run(_serve_async(bodies, zipped, port_pipe))
+    context = None
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+    asyncio.run(_serve_async(bodies, zipped, port_pipe, context))
 
 
 async def _serve_async(
-    bodies: dict[int, bytes], zipped: dict[int, bytes], port_pipe: multiprocessing.connection.Connection
+    bodies: dict[object, bytes], zipped: dict[object, bytes], port_pipe: multiprocessing.connection.Connection,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -112,19 +138,29 @@ async def _serve_async(
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096, ssl=tls)
     port_pipe.send(server.sockets[0].getsockname()[1])
     async with server:
         await server.serve_forever()
 
 
-async def _respond(head: bytes, bodies: dict[int, bytes], zipped: dict[int, bytes]) -> bytes:
+async def _respond(head: bytes, bodies: dict[object, bytes], zipped: dict[object, bytes]) -> bytes:
     lines = head.decode("latin-1").split("\r\n")
     path = lines[0].split(" ")[1]
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
     await asyncio.sleep(DELAY)  # a typical real feed server's response time
-    n = int(path.rsplit("/", 1)[-1])
-    etag = f'"feed-{n}-v1"'
+    n: object
+    if path.startswith("/v/"):
+        # /v/<items>/<fresh>/<gen>/<n>: feed n with `items` entries, `fresh` of them new in
+        # generation `gen`; its ETag changes with the generation (bench_costs.py).
+        items, fresh, gen, feed = (int(p) for p in path.split("/")[2:6])
+        n, etag = (feed, items, fresh, gen), f'"feed-{feed}-{items}-{fresh}-{gen}"'
+        if n not in bodies:
+            bodies[n] = feed_body(feed, items, fresh, gen)
+            zipped[n] = gzip.compress(bodies[n], 6)
+    else:
+        n = int(path.rsplit("/", 1)[-1])
+        etag = f'"feed-{n}-v1"'
     if headers.get("if-none-match") == etag:
         return f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode()
     use_gzip = "gzip" in headers.get("accept-encoding", "")
@@ -138,10 +174,18 @@ async def _respond(head: bytes, bodies: dict[int, bytes], zipped: dict[int, byte
 
 
 class Server:
+    """The feed server in a child process; `prebuilt`: the FEEDS first-generation bodies
+    built up front (else each body on its first request); `tls`: (certificate, key) PEM
+    files to serve HTTPS with."""
+
+    def __init__(self, prebuilt: bool = True, tls: tuple[str, str] | None = None) -> None:
+        self.prebuilt = prebuilt
+        self.tls = tls
+
     def __enter__(self) -> Server:
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, self.prebuilt, self.tls), daemon=True)
         self.process.start()
         self.port = int(parent.recv())
         return self

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from vigil.runtime import lambdas
@@ -18,7 +16,6 @@ from vigil.services.fanout import decode_batch
 SETTINGS = lambdas.settings("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "ALERT_QUEUE_URL")
 # Story window, backlog grace and failing threshold from VIGIL_* variables (see README).
 OPTIONS = cycle_options()
-PROCESSOR = BatchProcessor(event_type=EventType.SQS)
 # SQS delivers at least once: a redelivered batch would fetch every feed in it again.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="messageId", expires_after_seconds=3600)
 _context: list[LambdaContext] = []
@@ -26,8 +23,8 @@ _context: list[LambdaContext] = []
 
 @idempotent_function(data_keyword_argument="record", config=IDEMPOTENCY,
                      persistence_store=lambdas.idempotency_persistence(SETTINGS))
-def fetch_batch(record: SQSRecord) -> dict[str, Any]:
-    sources = decode_batch(record.body)
+def fetch_batch(record: dict[str, Any]) -> dict[str, Any]:
+    sources = decode_batch(record["body"])
     options = dataclasses.replace(OPTIONS, should_stop=lambdas.out_of_time(_context[-1]))
     report = run_cycle(sources, lambdas.topics(), lambdas.store(SETTINGS.table_name), lambdas.feed_reader(),
                        lambdas.alert_sink(SETTINGS.alert_queue_url), options,
@@ -37,7 +34,7 @@ def fetch_batch(record: SQSRecord) -> dict[str, Any]:
     return report.as_record()
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: dict[str, Any]) -> dict[str, Any]:
     return fetch_batch(record=record)
 
 
@@ -47,5 +44,4 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     IDEMPOTENCY.register_lambda_context(context)
     _context[:] = [context]
-    return process_partial_response(event=event, record_handler=record_handler, processor=PROCESSOR,
-                                    context=context)
+    return lambdas.sqs_partial_response(event, record_handler)

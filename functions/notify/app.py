@@ -36,12 +36,14 @@ def record_handler(record: SQSRecord) -> str:
         count("SlackErrors")
         logger.warning("delivery deferred", receive_count=record.attributes.approximate_receive_count)
         raise outbox.DeliveryDeferred(result.key)  # BatchProcessor reports it; SQS retries, then the DLQ
-    count("Alerts" + result.outcome.title().replace("_", ""))
     if result.outcome in ("sent", "replied"):
         count("AlertsDelivered")
         record_latency(result.published)
-    elif result.outcome == "failed":
+        return result.outcome
+    if result.outcome == "failed":
         count("SlackErrors")
+    # The rare outcomes (duplicate, disabled channel, failed) in the log, not as metrics.
+    logger.info("alert not posted", outcome=result.outcome)
     return result.outcome
 
 

@@ -3,32 +3,36 @@ then queue again any outbox entry nobody delivered (the outbox sweeper)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from vigil.domain.clock import now_utc
 from vigil.domain.models import Source
 from vigil.runtime import lambdas
-from vigil.runtime.observability import count, logger, metrics, record_cycle, tracer
-from vigil.runtime.settings import cycle_options
+from vigil.runtime.observability import logger, metrics, record_cycle, tracer
+from vigil.runtime.settings import cycle_option_values
 from vigil.services import fanout, outbox
-from vigil.services.cycle import CycleReport, run_cycle
+
+if TYPE_CHECKING:
+    from vigil.services.cycle import CycleReport
 
 SETTINGS = lambdas.settings("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "ALERT_QUEUE_URL", "FETCH_QUEUE_URL")
-# Story window, backlog grace and failing threshold from VIGIL_* variables (see README).
-OPTIONS = cycle_options()
+# Story window, backlog grace and failing threshold from VIGIL_* variables (see README),
+# checked at cold start; the cycle itself is loaded only when poll runs it inline (few
+# sources), as a fanned-out poll never classifies.
+OPTIONS = cycle_option_values()
 SOURCES: list[Source] | None = None  # None: the shipped list (tests set their own)
 # EventBridge may deliver one scheduled event twice; the second would repeat a whole cycle.
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=3600)
 
 
 def run_inline(sources: Sequence[Source], context: LambdaContext) -> CycleReport:
-    options = dataclasses.replace(OPTIONS, should_stop=lambdas.out_of_time(context))
+    from vigil.services.cycle import CycleOptions, run_cycle
+
+    options = CycleOptions(**OPTIONS, should_stop=lambdas.out_of_time(context))
     return run_cycle(sources, lambdas.topics(), lambdas.store(SETTINGS.table_name), lambdas.feed_reader(),
                      lambdas.alert_sink(SETTINGS.alert_queue_url), options,
                      stories=lambdas.story_cache())
@@ -39,7 +43,6 @@ def run_inline(sources: Sequence[Source], context: LambdaContext) -> CycleReport
 @metrics.log_metrics
 @idempotent(config=IDEMPOTENCY, persistence_store=lambdas.idempotency_persistence(SETTINGS))
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    scheduled = EventBridgeEvent(event)
     store = lambdas.store(SETTINGS.table_name)
     sources = store.with_custom_sources(SOURCES if SOURCES is not None else lambdas.configured_sources())
     result = fanout.poll(sources, store, now_utc(), batch_size=SETTINGS.sources_per_batch,
@@ -48,7 +51,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if result.report is not None:
         record_cycle(result.report)
     swept = outbox.sweep(store, lambdas.alert_sink(SETTINGS.alert_queue_url).send, now_utc())
-    count("FetchBatches", result.batches)
-    count("OutboxSwept", swept)
-    logger.info("poll done", scheduled_at=scheduled.time, swept=swept, **result.as_dict())
+    logger.info("poll done", scheduled_at=event.get("time"), swept=swept, **result.as_dict())
     return result.as_dict()

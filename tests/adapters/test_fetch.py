@@ -481,3 +481,21 @@ def test_https_with_an_untrusted_certificate_fails(tls_files: tuple[str, str]) -
         fetcher = Fetcher(FetchOptions(total_timeout=2.0, allow_private=True), resolver=_loopback)
         result = fetcher.fetch(FetchJob("tls", f"https://feeds.tls.test:{tls_server.port}/feed/tls"))
     assert result.error.startswith("tls error") and "certificate verify failed" in result.error
+
+
+def test_https_connections_share_one_tls_context(tls_files: tuple[str, str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each context loads the whole trust store (~20 ms of CPU): one per fetcher, not per connection.
+    made: list[object] = []
+    create = fetch_module.create_urllib3_context
+    monkeypatch.setattr(fetch_module, "create_urllib3_context", lambda **kw: made.append(kw) or create(**kw))
+    with FeedServer(tls=tls_files) as tls_server:
+        options = FetchOptions(total_timeout=2.0, retries=0, allow_private=True, ca_certs=tls_files[0], per_host=1)
+        fetcher = Fetcher(options, resolver=_loopback)
+        jobs = [FetchJob(f"tls{i}", f"https://feeds.tls.test:{tls_server.port}/feed/tls{i}") for i in range(4)]
+        results = list(fetcher.fetch_many(jobs))
+        wrong_name = fetcher.fetch(FetchJob("tls", f"https://other.tls.test:{tls_server.port}/feed/tls"))
+        fetcher.close()
+    assert all(r.ok and r.body for r in results), [r.error for r in results]
+    assert wrong_name.error.startswith("tls error") and "other.tls.test" in wrong_name.error
+    assert len(made) == 1

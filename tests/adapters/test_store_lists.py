@@ -25,3 +25,15 @@ def test_an_item_whose_url_key_is_taken_commits_nothing(store: Store) -> None:  
     assert store.commit_item("wire:1", "wire", NOW, also_seen=["url:abc"]) == []
     assert store.commit_item("post:1", "post", NOW, also_seen=["url:abc"]) is None
     assert store.unseen(["post:1", "wire:1", "url:abc"]) == {"post:1"}, "the copy's own key is not marked"
+
+
+def test_an_item_without_alerts_is_marked_with_its_url_key_in_plain_puts(store: Store) -> None:  # noqa: F811
+    # Half the write units of a transaction; the same records.
+    calls: list[str] = []
+    transact, put = store.kv.transact, store.kv.put
+    store.kv.transact = lambda writes: calls.append("transact") or transact(writes)  # type: ignore[method-assign]
+    store.kv.put = lambda *a, **kw: calls.append("put") or put(*a, **kw)  # type: ignore[method-assign]
+    assert store.commit_item("wire:2", "wire", NOW, also_seen=["url:def"]) == []
+    assert calls == ["put", "put"]
+    assert store.unseen(["wire:2", "url:def"]) == set()
+    assert store.commit_item("wire:2", "wire", NOW, also_seen=["url:def"]) is None, "a second poller owns nothing"

@@ -346,3 +346,32 @@ def test_latency_is_measured_from_publication() -> None:
     record_latency(published, now=published + timedelta(seconds=90))
     assert metrics.metric_set["DeliveryLatency"]["Value"] == [90.0]
     metrics.clear_metrics()
+
+
+def test_every_metric_a_function_emits_is_a_listed_metric() -> None:
+    # Each metric name is a billed CloudWatch custom metric (docs/AWS.md cost estimate).
+    import re
+    from pathlib import Path
+
+    from vigil.runtime import observability
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.glob("functions/*/app.py"), Path(observability.__file__)]
+    names = {m for p in sources for m in re.findall(r"""(?:count\(|name=)["'](\w+)["']""", p.read_text())}
+    assert names and names <= set(observability.METRICS), names - set(observability.METRICS)
+
+
+def test_sqs_partial_response_reports_failed_records_and_fails_when_all_do() -> None:
+    # fetch's stand-in for Powertools' process_partial_response: the same contract.
+    from vigil.runtime.lambdas import AllRecordsFailed, sqs_partial_response
+
+    def handle(record: dict[str, Any]) -> None:
+        if record["body"] == "bad":
+            raise ValueError("bad record")
+
+    event = {"Records": [{"messageId": "1", "body": "ok"}, {"messageId": "2", "body": "bad"}]}
+    assert sqs_partial_response(event, handle) == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert sqs_partial_response({"Records": []}, handle) == {"batchItemFailures": []}
+    with pytest.raises(AllRecordsFailed) as failed:
+        sqs_partial_response({"Records": [{"messageId": "2", "body": "bad"}]}, handle)
+    assert isinstance(failed.value.__cause__, ValueError)

@@ -164,3 +164,25 @@ def test_a_304_after_a_failure_is_stored_at_once() -> None:
                                        last_status=304, consecutive_failures=2, last_error="timeout"))
     state = _poll_304(store, NOW + timedelta(minutes=5), timedelta(minutes=15))
     assert state.consecutive_failures == 0 and state.last_attempt == NOW + timedelta(minutes=5)
+
+
+def _poll_200(store: Store, at: Any, items: list[Any], etag: str) -> SourceState:
+    reader = FakeReader({SOURCES[0].id: FeedOutcome(items=items, status=200, etag=etag)})
+    run_cycle(SOURCES[:1], TOPICS, store, reader, ListSink(store),
+              CycleOptions(force=True, state_heartbeat=timedelta(minutes=15)), now=at)
+    state = store.get_source_state(SOURCES[0].id)
+    assert state is not None
+    return state
+
+
+def test_a_200_of_the_stored_items_waits_for_the_heartbeat_and_new_items_are_stored_at_once() -> None:
+    # A server that ignores validators: a new ETag and a 200 every poll, the same items.
+    store, _ = _store()
+    old = [item(SOURCES[0].id, QUAKE, n=1), item(SOURCES[0].id, PATROL, n=2)]
+    assert _poll_200(store, NOW, old, '"e1"').last_attempt == NOW  # new items: stored
+    unchanged = _poll_200(store, NOW + timedelta(minutes=5), old, '"e2"')
+    assert unchanged.last_attempt == NOW and unchanged.etag == '"e1"'  # only times and validators: not stored
+    fresh = [item(SOURCES[0].id, DRILLS, n=3), *old]
+    changed = _poll_200(store, NOW + timedelta(minutes=10), fresh, '"e3"')
+    assert changed.last_attempt == NOW + timedelta(minutes=10) and changed.etag == '"e3"'
+    assert _poll_200(store, NOW + timedelta(minutes=25), fresh, '"e4"').etag == '"e4"'  # the heartbeat

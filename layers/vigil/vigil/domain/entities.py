@@ -23,6 +23,7 @@ news is about), not from single reports.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable
 
@@ -583,7 +584,11 @@ def _compile(table: str) -> _Compiled:
     return exact, by_prefix, cjk
 
 
-_EXACT, _PREFIX, _CJK_FORMS = _compile(_TABLE)
+@functools.cache
+def _tables() -> _Compiled:
+    # Compiled on first use, not at import: a fetch batch with no on-topic item never
+    # clusters, and the functions that never cluster import this module through others.
+    return _compile(_TABLE)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -630,6 +635,7 @@ def ship_mentions(text: str) -> list[Mention]:
 
 def entity_mentions(text: str) -> list[Mention]:
     """Alias-table ids and named ships in `text`, longest form first, no overlaps, in text order."""
+    exact_forms, prefix_forms, cjk_forms = _tables()
     text = fold(text).translate(_DASHES)
     found: list[Mention] = ship_mentions(text)
     shipped = {i for m in found for i in range(m.start, m.end)}
@@ -641,7 +647,7 @@ def entity_mentions(text: str) -> list[Mention]:
     while i < len(lower):
         word = lower[i]
         best: _WordPattern | None = None
-        for pattern in (*_EXACT.get(word, ()), *_PREFIX.get(word[:3], ())):
+        for pattern in (*exact_forms.get(word, ()), *prefix_forms.get(word[:3], ())):
             if (best is None or len(pattern.words) > len(best.words)) and _word_matches(pattern, lower, cased, i):
                 best = pattern
         if best is None:
@@ -655,7 +661,7 @@ def entity_mentions(text: str) -> list[Mention]:
     lowered = text.lower() if not text.isascii() else ""
     j = 0
     while j < len(lowered):
-        forms = _CJK_FORMS.get(lowered[j]) if j not in shipped else None
+        forms = cjk_forms.get(lowered[j]) if j not in shipped else None
         hit = next(((f, e) for f, e in forms if lowered.startswith(f, j)), None) if forms else None
         if hit is None:
             j += 1

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from vigil.domain import provenance
 from vigil.domain.models import Alert, Severity
-from vigil.domain.stories import language_of
 
 # Slack limits (https://docs.slack.dev/reference/block-kit/blocks).
 MAX_SECTION_TEXT = 3000
@@ -350,6 +349,10 @@ def render_alert(alert: Alert, topic_names: Mapping[str, str] | None = None) -> 
 
 def _reported(alert: Alert) -> str:
     """ "Also reported", and in which language when the story was first told in another."""
+    # Imported here: the story clusterer is heavy to import, and only a thread reply needs
+    # this (poll renders nothing; it imports this module through the outbox sweeper).
+    from vigil.domain.stories import language_of
+
     languages = alert.story.languages
     language = language_of(alert.item)
     if languages and language != languages[0]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 # Each builder imports its adapter when first called: a function imports only what it
 # uses (notify never loads feedparser, poll never loads slack_sdk), and nothing heavy
 # runs at import time that a warm container would not need on every invocation.
+
+log = logging.getLogger("vigil.runtime.lambdas")
 
 # Stop taking new sources (or alerts) when less than this is left of the invocation:
 # what is not started is left for the next cycle instead of being killed mid-write.
@@ -182,6 +185,30 @@ def job_sender(queue_url: str) -> Callable[[DeferredJob], None]:
         send_bodies(sqs(), queue_url, [json.dumps(job)])
 
     return defer
+
+
+class AllRecordsFailed(Exception):
+    """Every record of an SQS batch failed: the invocation fails, and SQS retries them all."""
+
+
+def sqs_partial_response(event: dict[str, Any], handle: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    """Powertools' `process_partial_response` for SQS, as fetch uses it (BatchSize 1), without
+    importing the batch utility: it loads asyncio and every event data class, a sixth of
+    fetch's cold start. The same contract: failed records are reported for retry
+    (`ReportBatchItemFailures`), and when all fail the invocation fails."""
+    failures: list[dict[str, str]] = []
+    first_error: Exception | None = None
+    records = event.get("Records") or []
+    for record in records:
+        try:
+            handle(record)
+        except Exception as exc:  # any failure of one record: report it, go on with the others
+            log.exception("record failed: message_id=%s", record.get("messageId"))
+            failures.append({"itemIdentifier": record["messageId"]})
+            first_error = first_error or exc
+    if records and len(failures) == len(records):
+        raise AllRecordsFailed(f"all {len(records)} records failed") from first_error
+    return {"batchItemFailures": failures}
 
 
 def out_of_time(context: LambdaContext, margin_ms: int = TIME_MARGIN_MS) -> Callable[[], bool]:

@@ -13,9 +13,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from vigil.domain.errors import ConfigError
-from vigil.services.cycle import CycleOptions
+
+if TYPE_CHECKING:
+    # Not at run time: the cycle module loads the classifier and the story clusterer,
+    # which a function that never runs a cycle (notify, digest, slack) must not pay for.
+    from vigil.services.cycle import CycleOptions
 
 # Slack's documentation example: `vigil event` signs with it by default and the local
 # setup in docs/AWS.md stores it. Public, so never for a real Slack app.
@@ -39,7 +44,7 @@ class Settings:
     slack_job_queue_url: str = ""
     slack_token_param: str = ""
     slack_signing_secret_param: str = ""
-    sources_per_batch: int = 50
+    sources_per_batch: int = 125
     digest_interval_minutes: int = 60
     vigil_admins: str = ""
     slack_api_url: str = ""
@@ -127,22 +132,34 @@ def secret(parameter_name: str) -> str:
     return value.strip()
 
 
-def cycle_options(env: Mapping[str, str] | None = None) -> CycleOptions:
-    """Cycle options from VIGIL_* variables (hours); a bad value is a ConfigError naming it."""
+# The cycle options read from the environment: CycleOptions field, variable (hours).
+CYCLE_OPTION_VARIABLES = {
+    "story_window": "VIGIL_STORY_WINDOW_HOURS",
+    "backlog_grace": "VIGIL_BACKLOG_HOURS",
+    "failing_after": "VIGIL_FAILING_AFTER_HOURS",
+    "state_heartbeat": "VIGIL_STATE_HEARTBEAT_HOURS",
+}
+
+
+def cycle_option_values(env: Mapping[str, str] | None = None) -> dict[str, timedelta]:
+    """The cycle options set by VIGIL_* variables (hours), as CycleOptions keyword arguments;
+    a bad value is a ConfigError naming it. Checked at cold start without loading the cycle."""
     env = os.environ if env is None else env
-    default = CycleOptions()
-    return CycleOptions(
-        story_window=_hours(env, "VIGIL_STORY_WINDOW_HOURS", default.story_window),
-        backlog_grace=_hours(env, "VIGIL_BACKLOG_HOURS", default.backlog_grace),
-        failing_after=_hours(env, "VIGIL_FAILING_AFTER_HOURS", default.failing_after),
-        state_heartbeat=_hours(env, "VIGIL_STATE_HEARTBEAT_HOURS", default.state_heartbeat),
-    )
+    return {field: hours for field, name in CYCLE_OPTION_VARIABLES.items()
+            if (hours := _hours(env, name)) is not None}
 
 
-def _hours(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+def cycle_options(env: Mapping[str, str] | None = None) -> CycleOptions:
+    """Cycle options from VIGIL_* variables, the defaults for those not set."""
+    from vigil.services.cycle import CycleOptions
+
+    return CycleOptions(**cycle_option_values(env))
+
+
+def _hours(env: Mapping[str, str], name: str) -> timedelta | None:
     raw = env.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
         hours = float(raw)
     except ValueError:

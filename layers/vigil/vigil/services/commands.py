@@ -9,7 +9,6 @@ then gets a short in-channel confirmation so the team knows who changed what.
 
 from __future__ import annotations
 
-import difflib
 import html
 import re
 from collections import Counter
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from vigil.domain import provenance
 from vigil.domain.addresses import host_problem, shareable_error
@@ -212,6 +210,10 @@ def name_key(text: str) -> str:
 
 def closest(wanted: str, choices: Iterable[str]) -> str | None:
     """The choice `wanted` most likely misspells (difflib), or None."""
+    # Imported where used (like zoneinfo below): only a mistyped command needs it, and the
+    # Slack function imports this module in its cold start.
+    import difflib
+
     found = difflib.get_close_matches(wanted, list(choices), n=1, cutoff=SUGGEST_CUTOFF)
     return found[0] if found else None
 
@@ -420,6 +422,8 @@ def parse_digest_args(args: list[str]) -> str:
     if not match:
         raise UsageError(f"`{escape(args[1])}` is not a time (HH:MM, 24-hour).")
     tz = args[2] if len(args) == 3 else "UTC"
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):

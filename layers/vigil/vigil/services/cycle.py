@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from vigil.domain import designations, health, provenance
+from vigil.domain import health, provenance
 from vigil.domain.classify import Classifier
 from vigil.domain.clock import now_utc
-from vigil.domain.designations import entry_id_of
 from vigil.domain.models import (
     Alert,
     ChannelSettings,
@@ -47,9 +46,10 @@ class CycleOptions:
     failing_after: timedelta = timedelta(hours=6)
     # Poll every source now, ignoring intervals and Retry-After deferrals.
     force: bool = False
-    # A 304 that changes nothing but the poll times is not stored while the stored state
-    # is younger than this (0: store every poll). Each store is a DynamoDB write unit, and
-    # half the sources answer 304 each cycle; the price is that a source whose interval
+    # A poll that changes nothing but the poll times and validators (a 304, or a 200 of
+    # the items already stored) is not stored while the stored state is younger than this
+    # (0: store every poll). Each store is a DynamoDB write unit, and most sources answer
+    # unchanged each cycle; the price is that a source whose interval
     # is shorter than this may be polled at every scheduled cycle meanwhile (a cheap
     # conditional GET), and `status` shows a last success up to this old.
     state_heartbeat: timedelta = timedelta(0)
@@ -189,6 +189,8 @@ def run_cycle(
         if outcome.whole_list and outcome.items is not None:
             # After the items are committed: a crash before this line means the same
             # entries are new again next cycle, and the seen-store drops them then.
+            from vigil.domain.designations import entry_id_of  # whole lists only: a few sources
+
             store.put_list_snapshot(source.id, (entry_id_of(i.key) for i in outcome.items))
         # Last: until this write the source's items are fetched again (same ETag) next cycle.
         if _worth_storing(previous, state, now, options.state_heartbeat):
@@ -205,13 +207,17 @@ def run_cycle(
 
 
 def _worth_storing(previous: SourceState, state: SourceState, now: datetime, heartbeat: timedelta) -> bool:
-    """False for a 304 whose state differs from the stored one only in its poll times,
-    while the stored one is younger than `heartbeat`."""
-    if heartbeat <= timedelta(0) or state.last_status != 304 or previous.last_attempt is None:
+    """False for a successful poll whose state differs from the stored one only in its poll
+    times and validators, while the stored one is younger than `heartbeat`: a 304, or a
+    200 with the very items already stored (`recent`), as from a server that ignores
+    validators. Not storing a changed ETag means the next poll may get a 200 (not a 304)
+    of the same feed, at most until the heartbeat stores it."""
+    if heartbeat <= timedelta(0) or state.last_error or previous.last_attempt is None:
         return True
     if now - previous.last_attempt >= heartbeat:
         return True
-    same_but_times = dataclasses.replace(state, last_attempt=previous.last_attempt, last_success=previous.last_success)
+    same_but_times = dataclasses.replace(state, last_attempt=previous.last_attempt, last_success=previous.last_success,
+                                         etag=previous.etag, modified=previous.modified)
     return same_but_times != previous
 
 
@@ -281,11 +287,13 @@ def _process_items(
 def _new_in_list(store: Store, source: Source, items: list[Item], now: datetime) -> list[Item]:
     """The entries of a whole list that its previous poll did not have, as one item per
     publication. The first poll only records the list: a baseline, never a flood."""
+    from vigil.domain import designations  # whole lists only: most batches have none
+
     previous = store.list_snapshot(source.id)
     if previous is None:
         log.info("list baseline recorded: %s, %d entries", source.id, len(items))
         return []
-    added = [i for i in items if entry_id_of(i.key) not in previous]
+    added = [i for i in items if designations.entry_id_of(i.key) not in previous]
     if not added:
         return []
     # Sanctions entries of one publication are one action; page entries are separate

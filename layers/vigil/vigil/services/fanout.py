@@ -11,14 +11,17 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vigil.domain import health
 from vigil.domain.batching import iter_chunks
 from vigil.domain.codec import batch_from_dict, batch_to_dict
 from vigil.domain.models import Source
-from vigil.services.cycle import CycleReport
 from vigil.services.store import Store
+
+if TYPE_CHECKING:
+    # Only a type here: poll fans out without loading the classifier and clusterer.
+    from vigil.services.cycle import CycleReport
 
 
 @dataclass(slots=True)

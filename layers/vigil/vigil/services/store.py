@@ -129,7 +129,9 @@ class Store:
         All in one transaction; None (and nothing written) when another poller marked
         the item first, or when one of `also_seen` (cross-source keys such as the
         item's canonical URL) is already marked: then it is a copy of an item another
-        source delivered. Returns the outbox keys of the alerts. When the writes exceed
+        source delivered. (An item without alerts or story and with one such key is two
+        conditional puts instead, `_mark_seen_plain`: if the item alone was marked
+        first, its key is marked too, which is true.) Returns the outbox keys of the alerts. When the writes exceed
         one transaction, the alerts and digest entries are written first (their keys
         are idempotent for delivery) and the seen-mark last, so a crash in between
         means the item is processed again, never that an alert is lost.
@@ -142,9 +144,9 @@ class Store:
         extra = [*outbox, *(self._digest_write(ch, story, topic, now) for ch, topic in digests if story)]
         writes = [seen, *aliases, *story_writes, *extra]
         try:
-            if len(writes) == 1:
-                # Most items match no topic: a plain conditional put costs half a transaction.
-                self.kv.put(seen.pk, seen.sk, seen.data, expect_version=None, ttl=seen.ttl)
+            if len(writes) <= 2 and not extra and not story_writes:
+                # Most items match no topic: plain conditional puts cost half a transaction.
+                self._mark_seen_plain(seen, aliases)
             elif len(writes) <= MAX_TRANSACT_WRITES:
                 self.kv.transact(writes)
             else:
@@ -154,6 +156,17 @@ class Store:
         except Conflict:
             return None
         return [w.sk for w in outbox]
+
+    def _mark_seen_plain(self, seen: Write, aliases: Sequence[Write]) -> None:
+        """The seen-mark of an item without alerts and its one alias, as two conditional puts.
+
+        The alias first: when it is taken (a copy of another source's item) nothing is
+        written, as with a transaction. A crash between the two leaves the alias marked
+        and the item not: its next poll finds the alias seen and records the item as a
+        copy, which is what it is; an item with alerts never takes this path.
+        """
+        for w in (*aliases, seen):
+            self.kv.put(w.pk, w.sk, w.data, expect_version=None, ttl=w.ttl)
 
     # whole-list sources (sanctions lists, pages) ----------------------------
 

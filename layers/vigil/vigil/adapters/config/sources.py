@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from importlib import resources
@@ -44,6 +43,8 @@ def load_sources(path: Path | str | None = None) -> list[Source]:
     data = read_toml(file)
     tables = data.get("sources")
     if not isinstance(tables, list) or not tables:
+        import difflib  # error paths only: the Slack function loads the sources in its cold start
+
         typo = difflib.get_close_matches("sources", list(data), n=1)
         hint = f" (found {typo[0]!r}: did you mean [[sources]]?)" if typo else ""
         raise ConfigError(f"{file}: no [[sources]] tables{hint}")
@@ -103,6 +104,8 @@ def source_from_table(table: Any, where: str) -> Source:
 def _no_unknown_keys(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
     for key in table:
         if key not in known:
+            import difflib  # an error path, as above
+
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
             raise ConfigError(f"{where}: unknown key {key!r}{hint}")
