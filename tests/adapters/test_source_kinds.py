@@ -394,3 +394,18 @@ def test_shipped_ofac_recent_actions_source_alerts_once_per_new_action(
     assert alert.item.url.endswith("/recent-actions/20261120")
     assert [m.topic for m in alert.matches] == ["sanctions"]
     assert "(official)" in json.dumps(render_alert(alert))
+
+
+def test_review_ofac_delta_second_publication_of_one_day_is_not_dropped_as_a_copy(
+    server: tuple[str, dict[str, bytes]],
+) -> None:
+    # OFAC often publishes twice a day (e.g. a morning and an afternoon action); both
+    # delta items link to /recent-actions/YYYYMMDD, so the URL alias marks the second a copy.
+    delta = poller(server, "ofac_delta", "/changes/latest")
+    delta.poll(_delta(NOW - timedelta(days=20), ("91001", "add", "NORTHERN LANTERN LLC", "SDGT", "Cyprus")))
+    morning = _delta(NOW + timedelta(minutes=50),
+                     ("91002", "add", "AMUR PRECISION MACHINERY CO., LTD.", "RUSSIA-EO14024", "China"))
+    afternoon = _delta(NOW + timedelta(minutes=170),
+                       ("91005", "add", "KUNLUN DRONE WORKS CO., LTD.", "RUSSIA-EO14024", "China"))
+    assert len(delta.poll(morning)[0]) == 1
+    assert len(delta.poll(afternoon)[0]) == 1, "the day's second publication was dropped as a copy"
