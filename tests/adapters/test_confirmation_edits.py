@@ -161,3 +161,33 @@ def test_racing_edits_end_on_the_latest_figures(store: Store, fake_slack: FakeSl
     assert line_of(fake_slack.message("C1", ts)) == "3 independent outlets"
     assert [line_of(e.body) for e in fake_slack.edits()] == [
         "3 independent outlets", "2 independent outlets", "3 independent outlets"]
+
+
+def test_review_a_forced_re_edit_never_shows_less_than_recorded(store: Store, fake_slack: FakeSlack) -> None:
+    """As above, but the stored story does not (yet) say 3: B's alert carried 3 while the
+    stored story lags (a lost story update between concurrent fetch batches, or an expired
+    story). A's forced second edit then uses A's own figures (2) and lands last: the
+    message shows 2 while the delivery records 3, and no later edit corrects it."""
+    slack_client = SlackChatClient(web_client("xoxb-test", base_url=fake_slack.api_url, sleep=lambda _: None))
+    b = Deliverer(store, slack_client, sleep=lambda _: None)
+    ts = posted_alert(b, fake_slack)
+
+    class BeatenToIt:
+        def __init__(self) -> None:
+            self.raced = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(slack_client, name)
+
+        def update_message(self, channel: str, ts: str, payload: dict[str, Any]) -> None:
+            if not self.raced:
+                self.raced = True
+                assert b.deliver(confirmed("bbc", 3)) == "replied"
+            slack_client.update_message(channel, ts, payload)
+
+    a = Deliverer(store, BeatenToIt(), sleep=lambda _: None)  # type: ignore[arg-type]
+    assert a.deliver(confirmed("ap", 2)) == "replied"
+    delivery = store.get_delivery("s1", "C1")
+    assert delivery is not None and delivery.shown_confirmations == 3
+    assert line_of(fake_slack.message("C1", ts)) == "3 independent outlets", \
+        [line_of(e.body) for e in fake_slack.edits()]
