@@ -267,6 +267,9 @@ class Deliverer:
                 return
             confirmations, official = self._latest_confirmations(alert)
             shown = (delivery.shown_confirmations, delivery.shown_official)
+            # Another worker may have shown (and recorded) more than this one knows of:
+            # an edit never shows less than the record says is shown.
+            confirmations, official = max(confirmations, shown[0]), official or shown[1]
             if not force and not _raises((confirmations, official), shown):
                 return
             self._edit(channel, delivery, confirmations, official)
