@@ -28,3 +28,5 @@ def test_a_pre_deploy_alert_keeps_one_confirmation_line() -> None:
     lines = [b for b in edited["blocks"] if b["type"] == "context"
              and any("independent outlet" in e.get("text", "") for e in b["elements"])]
     assert len(lines) == 1, [b["elements"][0]["text"] for b in lines]
+    ids = [b.get("block_id") for b in edited["blocks"]]
+    assert ids.index(CONFIRMATIONS_BLOCK_ID) < ids.index("vigil_actions"), "the line stays above the buttons"

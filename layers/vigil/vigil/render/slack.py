@@ -267,17 +267,35 @@ def _confirmations_block(confirmations: int, official: bool) -> Block | None:
     return {**context(line), "block_id": CONFIRMATIONS_BLOCK_ID} if line else None
 
 
+_OLD_CONFIRMATION_LINE = re.compile(
+    r"^(?:\d+ independent outlets?(?: · :classical_building: confirmed by an official source)?"
+    r"|:classical_building: confirmed by an official source)$")
+
+
+def _is_old_confirmation_line(block: Mapping[str, Any]) -> bool:
+    """A confirmation line posted before it carried its block_id (Slack gave it a random one)."""
+    elements = block.get("elements") or []
+    return (block.get("type") == "context" and len(elements) == 1
+            and bool(_OLD_CONFIRMATION_LINE.match(str(elements[0].get("text", "")))))
+
+
 def with_confirmations(message: Mapping[str, Any], confirmations: int, official: bool) -> Payload:
     """A posted alert (its text, blocks and metadata) showing new confirmation figures.
 
     Every other block is kept as it is, including status lines a click added; the
     line goes where `render_alert` puts it (after the outlet line) when it had none.
     """
-    blocks = [b for b in message.get("blocks") or [] if b.get("block_id") != CONFIRMATIONS_BLOCK_ID]
+    blocks, at = [], None
+    for b in message.get("blocks") or []:
+        if b.get("block_id") == CONFIRMATIONS_BLOCK_ID or _is_old_confirmation_line(b):
+            at = len(blocks) if at is None else at
+            continue
+        blocks.append(b)
     line = _confirmations_block(confirmations, official)
     if line is not None:
-        ids = [b.get("block_id") for b in blocks]
-        at = ids.index(META_BLOCK_ID) + 1 if META_BLOCK_ID in ids else len(blocks)
+        if at is None:
+            ids = [b.get("block_id") for b in blocks]
+            at = ids.index(META_BLOCK_ID) + 1 if META_BLOCK_ID in ids else len(blocks)
         blocks.insert(at, line)
     updated: Payload = {"text": message.get("text", ""), "blocks": blocks}
     if message.get("metadata"):
