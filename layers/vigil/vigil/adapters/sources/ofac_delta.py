@@ -44,7 +44,11 @@ def parse(body: bytes, source: Source) -> list[Item]:
     if not items:
         return []
     publication = group(source, items)
-    url = RECENT_ACTIONS_URL.format(day=published) if published else publication.url
+    # The day's page, told apart by the publication: its URL is also the item's cross-source
+    # seen key, and OFAC may publish twice a day (the page_list source of Recent Actions
+    # lists the same day page, with nothing of the designated names to match topics).
+    tag = publication.key.rsplit(":", 1)[-1]
+    url = f"{RECENT_ACTIONS_URL.format(day=published)}#{tag}" if published else publication.url
     return [replace(publication, published=published, url=url)]
 
 
