@@ -16,6 +16,7 @@ from vigil.adapters.slack.client import SlackChatClient, web_client
 from vigil.domain.errors import RetryableDeliveryError
 from vigil.domain.models import Alert
 from vigil.services.delivery import Deliverer
+from vigil.services.interactions import handle_block_actions
 from vigil.services.store import Store
 
 from tests.adapters.test_deliver import make_alert
@@ -191,3 +192,24 @@ def test_review_a_forced_re_edit_never_shows_less_than_recorded(store: Store, fa
     assert delivery is not None and delivery.shown_confirmations == 3
     assert line_of(fake_slack.message("C1", ts)) == "3 independent outlets", \
         [line_of(e.body) for e in fake_slack.edits()]
+
+
+def test_without_history_a_clicks_status_line_survives_the_edit(deliverer: Deliverer, store: Store,
+                                                                fake_slack: FakeSlack) -> None:
+    ts = posted_alert(deliverer, fake_slack)
+    posted = fake_slack.top_level("C1")[0].body
+    [actions] = [b for b in posted["blocks"] if b.get("block_id") == "vigil_actions"]
+    relevant = next(e for e in actions["elements"] if e["action_id"] == "vigil_relevant")
+    click = {"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"},
+             "message": {"ts": ts, "text": posted["text"], "blocks": posted["blocks"]},
+             "response_url": "https://hooks.slack.com/actions/T1/1/x",
+             "actions": [{"action_id": "vigil_relevant", "value": relevant["value"]}]}
+    assert handle_block_actions(click, store).outcome == "feedback"
+    # (Slack shows the clicked version; the fake does not apply response_url replaces.)
+    fake_slack.script("conversations.history", slack_error("missing_scope"))
+
+    assert deliverer.deliver(confirmed("ap", 2)) == "replied"
+
+    [edit] = fake_slack.edits("C1")
+    assert line_of(edit.body) == "2 independent outlets"
+    assert "marked this *relevant*" in str(edit.body["blocks"][-1]), "the click's status line is kept"

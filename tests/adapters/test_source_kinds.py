@@ -221,11 +221,19 @@ def test_ofac_delta_old_publication_is_a_baseline_and_a_new_one_is_one_official_
     assert delta.poll(new)[0] == [], "the same publication again is nothing new"
 
 
-def test_ofac_delta_that_is_not_one_is_a_clear_source_error(server: tuple[str, dict[str, bytes]]) -> None:
+@pytest.mark.parametrize(("body", "reason"), [
+    (b'<?xml version="1.0"?><sdnList><publshInformation/></sdnList>', "expected an OFAC delta <sanctionsData>"),
+    # A layout other than the one Vigil reads (the action as a child): an error, not silence.
+    (b'<sanctionsData><entities><entity id="1"><action>add</action></entity></entities></sanctionsData>',
+     "no action attribute"),
+])
+def test_ofac_delta_that_is_not_one_is_a_clear_source_error(
+    server: tuple[str, dict[str, bytes]], body: bytes, reason: str,
+) -> None:
     delta = poller(server, "ofac_delta", "/changes/latest")
-    alerts, report = delta.poll(b'<?xml version="1.0"?><sdnList><publshInformation/></sdnList>')
+    alerts, report = delta.poll(body)
     assert alerts == [] and report.sources_failed == 1
-    assert "expected an OFAC delta <sanctionsData>" in report.failures[0][1]
+    assert reason in report.failures[0][1]
 
 
 # ---------------------------------------------------------------- UK and EU lists

@@ -78,6 +78,12 @@ def _parsed(source: str, body: bytes) -> list[Item]:
     ("https://notices.example/17", True),
     ("17", False),  # a serial number: another publisher's "17" is another entry
     ("notice-17", False),
+    ("report.pdf", False),  # file names and relative paths repeat between publishers
+    ("article.php?id=5", False),
+    ("News.Item.1234", False),
+    ("urn:1", False),
+    ("http:", False),
+    ("https://localhost/17", False),
     ("", False),
 ])
 def test_only_a_globally_unique_guid_identifies_an_entry_across_feeds(guid: str, kept: bool) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -252,3 +253,22 @@ def test_the_preview_of_an_edit_shows_the_new_line_only() -> None:
     assert "2 independent outlets" in shown
     assert "PLA drills near Taiwan" in shown.splitlines()[1], "which alert: its one-line text"
     assert "Ships moved" not in shown, "not the whole alert again"
+
+
+def _as_posted_before_block_ids(payload: dict[str, Any]) -> dict[str, Any]:
+    # render_alert used to set no block_id on the outlet and confirmation context blocks;
+    # Slack gives such blocks random ids, which history returns.
+    blocks = [{**b, "block_id": f"rand{n}"} if b.get("block_id") in ("vigil_meta", "vigil_confirmations") else b
+              for n, b in enumerate(payload["blocks"])]
+    return {**payload, "blocks": blocks}
+
+
+def test_an_alert_posted_before_block_ids_keeps_one_confirmation_line_in_place() -> None:
+    alert = make_alert()
+    old = _as_posted_before_block_ids(render_alert(replace(alert, story=replace(alert.story, confirmations=2))))
+    edited = with_confirmations(old, 3, False)
+    lines = [b for b in edited["blocks"] if b["type"] == "context"
+             and any("independent outlet" in e.get("text", "") for e in b["elements"])]
+    assert [b["elements"][0]["text"] for b in lines] == ["3 independent outlets"]
+    ids = [b.get("block_id") for b in edited["blocks"]]
+    assert ids.index("vigil_confirmations") < ids.index("vigil_actions"), "the line stays above the buttons"

@@ -183,13 +183,16 @@ def url_key(url: str) -> str:
     return "url:" + hashlib.blake2b(url.encode(), digest_size=16).hexdigest()
 
 
-# A guid worth trusting across publishers: a URI with a scheme meant to be globally
-# unique (urn:, tag:, http(s):), a UUID, or one naming a domain ("1234@example.org").
-# Bare serial numbers ("12345") repeat between publishers and are not.
+# A guid worth trusting across publishers: one built to be globally unique. A URN
+# (RFC 8141), a tag URI (RFC 4151), an absolute http(s) URL with a dotted host, a UUID,
+# or a message-id style "local@host.tld". Serial numbers ("12345"), file names
+# ("report.pdf") and relative paths repeat between publishers and are not.
 _GLOBAL_GUID = re.compile(
-    r"^(?:(?:urn|tag|https?):\S+"
+    r"urn:[a-z0-9][a-z0-9-]{0,31}:\S+"
+    r"|tag:[a-z0-9.@-]+\.[a-z]{2,},\d{4}(?:-\d{2}){0,2}:\S*"
+    r"|https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?::\d+)?(?:[/?#]\S*)?"
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-    r"|\S*[a-z0-9-]\.[a-z]{2,}\S*)$",
+    r"|[^@\s]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}",
     re.IGNORECASE,
 )
 
@@ -197,7 +200,7 @@ _GLOBAL_GUID = re.compile(
 def global_guid(guid: str) -> str:
     """The entry's guid when it can identify the entry across feeds, else ""."""
     guid = guid.strip()
-    return guid if len(guid) <= 2048 and _GLOBAL_GUID.match(guid) else ""
+    return guid if len(guid) <= 2048 and _GLOBAL_GUID.fullmatch(guid) else ""
 
 
 def guid_key(guid: str) -> str:

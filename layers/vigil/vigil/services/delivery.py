@@ -285,17 +285,18 @@ class Deliverer:
         return (max(stored.confirmations, alert.story.confirmations), stored.official or alert.story.official)
 
     def _edit(self, channel: str, delivery: Delivery, confirmations: int, official: bool) -> None:
+        # Paced before the read: a click landing between reading and writing is overwritten.
+        self._pace(channel)
         try:
             current = self.client.get_message(channel, delivery.ts)
         except HistoryUnavailable:
-            # Without history, the message as posted (status lines a click added since are lost).
+            # Without history, the message as last recorded: as posted, or as a click left it.
             current = delivery.message or None
         if current is None or not current.get("blocks"):
             # Deleted, or posted as plain text after Slack refused its blocks: nothing to edit.
             log.info("alert not edited: story=%s channel=%s (no blocks to edit)", delivery.story_id, channel)
             return
         payload = with_confirmations({**delivery.message, **current}, confirmations, official)
-        self._pace(channel)
         try:
             self.client.update_message(channel, delivery.ts, payload)
         except (MessageRejected, ChannelUnavailable) as exc:

@@ -89,7 +89,22 @@ def handle_block_actions(payload: dict[str, Any], store: Store) -> InteractionRe
     else:
         return InteractionResult("ignored")
     log.info("alert action: action=%s channel=%s user=%s story=%s", action_id, channel, user, value["story"])
-    return InteractionResult(outcome, str(payload.get("response_url", "")), _update(payload, status))
+    update = _update(payload, status)
+    _remember_status(store, payload, channel, value["story"], update)
+    return InteractionResult(outcome, str(payload.get("response_url", "")), update)
+
+
+def _remember_status(store: Store, payload: dict[str, Any], channel: str, story_id: str,
+                     update: dict[str, Any]) -> None:
+    """Keep the alert as the click leaves it, so a later edit of its confirmation line
+    keeps the status line even when Slack's history cannot be read."""
+    ts = str((payload.get("message") or {}).get("ts") or (payload.get("container") or {}).get("message_ts") or "")
+    if not story_id or not ts or not update.get("replace_original") or not update.get("blocks"):
+        return
+    try:
+        store.remember_message(story_id, channel, ts, {"text": update.get("text", ""), "blocks": update["blocks"]})
+    except Exception as exc:  # the click itself is recorded: this copy only helps a later edit
+        log.warning("alert copy not kept: story=%s channel=%s error=%s", story_id, channel, exc)
 
 
 def _update(payload: dict[str, Any], status: str) -> dict[str, Any]:

@@ -389,6 +389,16 @@ class Store:
         ))
         self.kv.put(f"DELIVERY#{story_id}", channel, _bare(record), ttl=now + STORY_TTL)
 
+    def remember_message(self, story_id: str, channel: str, ts: str, message: Record) -> None:
+        """The top-level message `ts` as it now stands (after a click added its status line)."""
+
+        def keep(data: Record) -> Record | None:
+            if data.get("ts") != ts or data.get("status") != "sent":
+                return None  # another message (a thread reply), or not ours to describe
+            return {"message": {**(data.get("message") or {}), **message}}
+
+        self._update_delivery(story_id, channel, keep)
+
     def record_shown(self, story_id: str, channel: str, confirmations: int, official: bool) -> Delivery | None:
         """The top-level message now shows these confirmations (never lowered: edits may
         race); the delivery as stored afterwards."""

@@ -38,8 +38,12 @@ def parse(body: bytes, source: Source) -> list[Item]:
     if local(root.tag) != "sanctionsData":
         raise DocumentError(f"expected an OFAC delta <sanctionsData>, got <{local(root.tag)}>")
     published = _published(root)
-    added = [_entry(node) for node in descendants(root, "entity")
-             if node.get("action", "").lower() == "add" and node.get("id")]
+    entities = list(descendants(root, "entity"))
+    if entities and not any(node.get("action") for node in entities):
+        # The layout was built without a real file: if OFAC's differs, say so rather
+        # than find nothing new forever.
+        raise DocumentError("OFAC delta entities carry no action attribute: the layout is not the one Vigil reads")
+    added = [_entry(node) for node in entities if node.get("action", "").lower() == "add" and node.get("id")]
     items = [entry_item(source, entry, AUTHORITY) for entry in added if entry.name]
     if not items:
         return []
