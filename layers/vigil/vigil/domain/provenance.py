@@ -104,14 +104,7 @@ def owner_of(url: str, provenance: str, configured: str = "") -> str:
     else "" (the outlet is its own owner)."""
     if configured:
         return configured
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        host = ""
-    for suffix, owner in OWNER_HOSTS.items():
-        if host == suffix or host.endswith("." + suffix):
-            return owner
-    return provenance if provenance.startswith(STATE_PREFIX) else ""
+    return _by_host(url, OWNER_HOSTS) or (provenance if provenance.startswith(STATE_PREFIX) else "")
 
 
 def owner_of_item(source_owner: str, source_name: str, outlet: str, item_provenance: str) -> str:
@@ -129,14 +122,24 @@ def is_valid(provenance: str) -> bool:
 
 def of_url(url: str) -> str:
     """The default provenance of a source at `url`: the table's, else independent."""
+    return _by_host(url, KNOWN_HOSTS) or INDEPENDENT
+
+
+def _by_host(url: str, table: dict[str, str]) -> str:
+    """The value `table` gives the URL's host or a domain it is under ("" for none)."""
     try:
         host = (urlsplit(url).hostname or "").lower()
     except ValueError:
-        return INDEPENDENT
-    for suffix, provenance in KNOWN_HOSTS.items():
+        return ""
+    for suffix, value in table.items():
         if host == suffix or host.endswith("." + suffix):
-            return provenance
-    return INDEPENDENT
+            return value
+    return ""
+
+
+def says_more(figures: tuple[int, bool], shown: tuple[int, bool]) -> bool:
+    """Whether (independent confirmations, official) says more than `shown` does."""
+    return figures[0] > shown[0] or (figures[1] and not shown[1])
 
 
 def of_item(source_provenance: str, source_name: str, outlet: str) -> str:

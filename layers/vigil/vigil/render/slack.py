@@ -297,10 +297,13 @@ def with_confirmations(message: Mapping[str, Any], confirmations: int, official:
             ids = [b.get("block_id") for b in blocks]
             at = ids.index(META_BLOCK_ID) + 1 if META_BLOCK_ID in ids else len(blocks)
         blocks.insert(at, line)
-    updated: Payload = {"text": message.get("text", ""), "blocks": blocks}
-    if message.get("metadata"):
-        updated["metadata"] = message["metadata"]
-    return updated
+    return {**message_content(message), "text": message.get("text", ""), "blocks": blocks}
+
+
+def message_content(message: Mapping[str, Any]) -> Payload:
+    """What a message is (text, blocks, metadata), without how it was sent: what an edit
+    (chat.update, which takes no unfurl flags) rewrites and history gives back."""
+    return {k: message[k] for k in ("text", "blocks", "metadata") if message.get(k)}
 
 
 def _evidence_line(alert: Alert, names: Mapping[str, str] | None) -> str:

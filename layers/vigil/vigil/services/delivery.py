@@ -32,8 +32,9 @@ from vigil.domain.errors import (
     RetryableDeliveryError,
 )
 from vigil.domain.models import Alert, Delivery
+from vigil.domain.provenance import says_more
 from vigil.ports import ChatClient, Clock
-from vigil.render.slack import render_alert, render_reply, with_confirmations
+from vigil.render.slack import message_content, render_alert, render_reply, with_confirmations
 from vigil.services.store import Store
 
 log = logging.getLogger("vigil.services.delivery")
@@ -109,7 +110,7 @@ class Deliverer:
                 return resolved
         payload = render_alert(alert, self.topic_names)
         if not self.store.take_over_claim(story_id, channel, current, self.now(), outlet=outlet,
-                                          holder=self.holder, message=_editable(payload),
+                                          holder=self.holder, message=message_content(payload),
                                           shown=(alert.story.confirmations, alert.story.official)):
             return self._after_claim_lost(alert)
         try:
@@ -270,11 +271,11 @@ class Deliverer:
             # Another worker may have shown (and recorded) more than this one knows of:
             # an edit never shows less than the record says is shown.
             confirmations, official = max(confirmations, shown[0]), official or shown[1]
-            if not force and not _raises((confirmations, official), shown):
+            if not force and not says_more((confirmations, official), shown):
                 return
             self._edit(channel, delivery, confirmations, official)
             after = self.store.record_shown(story_id, channel, confirmations, official)
-            force = after is not None and _raises((after.shown_confirmations, after.shown_official),
+            force = after is not None and says_more((after.shown_confirmations, after.shown_official),
                                                   (confirmations, official))
 
     def _latest_confirmations(self, alert: Alert) -> tuple[int, bool]:
@@ -338,16 +339,6 @@ class Deliverer:
 
     def _disable(self, channel: str, reason: str) -> None:
         disable_channel(self.store, channel, reason)
-
-
-def _raises(figures: tuple[int, bool], shown: tuple[int, bool]) -> bool:
-    """Whether (confirmations, official) says more than what the message shows."""
-    return figures[0] > shown[0] or (figures[1] and not shown[1])
-
-
-def _editable(payload: dict[str, Any]) -> dict[str, Any]:
-    """What of a posted alert a later edit needs (chat.update takes no unfurl flags)."""
-    return {k: payload[k] for k in ("text", "blocks", "metadata") if k in payload}
 
 
 def _reply_claim(value: str) -> tuple[datetime | None, str]:

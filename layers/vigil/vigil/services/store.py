@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from vigil.domain import provenance
 from vigil.domain.clock import iso_key as _iso
 from vigil.domain.clock import now_utc
 from vigil.domain.codec import alert_to_dict, encode_value, from_record, parse_time, to_record, wrap
@@ -406,7 +407,7 @@ class Store:
         def raise_shown(data: Record) -> Record | None:
             shown = int(data.get("shown_confirmations") or 0)
             was_official = bool(data.get("shown_official"))
-            if confirmations <= shown and (was_official or not official):
+            if not provenance.says_more((confirmations, official), (shown, was_official)):
                 return None
             return {"shown_confirmations": max(shown, confirmations), "shown_official": was_official or official}
 

@@ -33,7 +33,7 @@ from vigil.domain.errors import (
     SlackAuthError,
 )
 from vigil.domain.retry_after import parse_retry_after
-from vigil.render.slack import is_story_message
+from vigil.render.slack import is_story_message, message_content
 
 log = logging.getLogger("vigil.adapters.slack")
 
@@ -165,7 +165,7 @@ class SlackChatClient:
             raise HistoryUnavailable(f"slack history unreachable: {exc}") from exc
         for message in page.get("messages") or ():
             if message.get("ts") == ts:
-                return {k: message[k] for k in ("text", "blocks", "metadata") if k in message}
+                return message_content(message)
         return None
 
     def find_message(self, channel: str, *, story_id: str, oldest: datetime,

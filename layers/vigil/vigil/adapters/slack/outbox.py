@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vigil.domain.errors import HistoryUnavailable
-from vigil.render.slack import is_story_message
+from vigil.render.slack import is_story_message, message_content
 
 DEFAULT_OUTBOX = Path(".vigil") / "outbox.jsonl"
 
@@ -48,7 +48,7 @@ class OutboxClient:
         for line in reversed(self._lines()):
             payload = _call_at(line, channel, ts)
             if payload is not None:
-                return {k: payload[k] for k in ("text", "blocks", "metadata") if k in payload}
+                return message_content(payload)
         return None
 
     def find_message(self, channel: str, *, story_id: str, oldest: datetime,
