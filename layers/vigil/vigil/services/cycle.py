@@ -189,9 +189,9 @@ def run_cycle(
         if outcome.whole_list and outcome.items is not None:
             # After the items are committed: a crash before this line means the same
             # entries are new again next cycle, and the seen-store drops them then.
-            from vigil.domain.designations import entry_id_of  # whole lists only: a few sources
+            from vigil.domain import designations  # whole lists only: a few sources
 
-            store.put_list_snapshot(source.id, (entry_id_of(i.key) for i in outcome.items))
+            store.put_list_snapshot(source.id, (designations.entry_id_of(i.key) for i in outcome.items))
         # Last: until this write the source's items are fetched again (same ETag) next cycle.
         if _worth_storing(previous, state, now, options.state_heartbeat):
             store.put_source_state(state)
